@@ -1,0 +1,23 @@
+"""Portico's URL map: the portals, sign-in (allauth), and the API under /api/v1/."""
+
+from django.http import Http404
+from django.urls import include, path
+
+from portico.api.views import healthz
+
+
+def not_offered(request, *args, **kwargs):
+    # Email addresses change only through the people pages (ID-10), not self-service.
+    raise Http404
+
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("accounts/email/", not_offered),
+    path("accounts/signup/", not_offered),
+    path("", include("portico.identity.urls")),
+    path("", include("portico.tenancy.urls")),
+    path("accounts/", include("allauth.urls")),
+    path("api/v1/", include("portico.api.urls")),
+    path("", include("portico.web.urls")),
+]
