@@ -1,0 +1,57 @@
+"""Builders for people and places, shared by the demo data and the tests.
+
+They write directly, as a data fixture does; product code changes state through services.
+"""
+
+from __future__ import annotations
+
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from allauth.mfa.utils import decrypt
+
+from portico.identity.models import Membership, MembershipKind, Person
+from portico.tenancy.models import Organization, Partner
+
+
+def partner(name: str, **fields) -> Partner:
+    return Partner.objects.create(name=name, **fields)
+
+
+def organization(of: Partner, name: str) -> Organization:
+    return Organization.objects.create(partner=of, name=name)
+
+
+def person(email: str, password: str | None = None, *, totp_secret: str | None = "", **fields) -> Person:
+    """A person with a verified email; with a TOTP authenticator unless `totp_secret` is None."""
+    someone = Person.objects.filter(email=email).first()
+    if someone is None:
+        someone = Person.objects.create_user(email=email, password=password, **fields)
+        EmailAddress.objects.create(user=someone, email=email, verified=True, primary=True)
+    if totp_secret is not None and not Authenticator.objects.filter(user=someone, type=Authenticator.Type.TOTP).exists():
+        TOTP.activate(someone, totp_secret or generate_totp_secret())
+    return someone
+
+
+def totp_secret(someone: Person) -> str | None:
+    authenticator = Authenticator.objects.filter(user=someone, type=Authenticator.Type.TOTP).first()
+    return decrypt(authenticator.data["secret"]) if authenticator else None
+
+
+def staff(someone: Person, of: Partner, role: str, **fields) -> Membership:
+    return Membership.objects.create(person=someone, partner=of, kind=MembershipKind.STAFF, staff_role=role, **fields)
+
+
+def end_user(someone: Person, org: Organization | None = None, *, of: Partner | None = None, **fields) -> Membership:
+    """An end user of one organization, or of all organizations of `of` when `org` is None."""
+    partner_ = org.partner if org is not None else of
+    return Membership.objects.create(
+        person=someone, partner=partner_, kind=MembershipKind.END_USER,
+        organization=org, all_organizations=org is None, **fields,
+    )
+
+
+def customer_user(someone: Person, org: Organization, **fields) -> Membership:
+    return Membership.objects.create(
+        person=someone, partner=org.partner, kind=MembershipKind.CUSTOMER, organization=org, **fields
+    )
