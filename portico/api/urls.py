@@ -1,0 +1,28 @@
+from django.urls import include, path
+from csp.decorators import csp_update
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.permissions import AllowAny
+from rest_framework.routers import DefaultRouter
+
+from portico.api import views
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("tokens", views.ApiTokenViewSet, basename="token")
+
+app_name = "api"
+urlpatterns = [
+    path("me/", views.MeView.as_view(), name="me"),
+    path("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny], authentication_classes=[]), name="schema"),
+    path(
+        "docs/",
+        # Swagger UI sets inline style attributes; scripts stay 'self' only.
+        csp_update({"style-src": ["'unsafe-inline'"]})(
+            SpectacularSwaggerSplitView.as_view(
+                url_name="api:schema", permission_classes=[AllowAny], authentication_classes=[]
+            )
+        ),
+        name="docs",
+    ),
+    path("", include(router.urls)),
+]
