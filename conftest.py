@@ -1,0 +1,142 @@
+"""Shared test fixtures: a real SMTP server on loopback, Huey run inline, and named people.
+
+People are named for what they are (STYLE.md): `owner`, `super_admin`, `admin`, `finance`,
+`support`, `user_org` (end user of one organization), `user_all_orgs`, `outsider` (staff of
+another partner). Everyone has a TOTP authenticator; `tests.support.totp_code` gives a code.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from portico import seed
+from portico.access.roles import StaffRole
+from tests.support import PASSWORD, Inbox, sign_in
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    yield controller, inbox
+    controller.stop()
+
+
+@pytest.fixture(autouse=True)
+def mailbox(smtp_server, settings):
+    """Every test sends mail to the loopback SMTP server and reads it back from this inbox."""
+    controller, inbox = smtp_server
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = controller.hostname, controller.port
+    settings.EMAIL_USE_TLS = False
+    inbox.clear()
+    return inbox
+
+
+@pytest.fixture(autouse=True)
+def huey_inline():
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.immediate = True
+    yield HUEY
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Rate limits and used TOTP codes live in the cache; each test starts clean."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def partner(db):
+    return seed.partner("Northwind IT", country="US")
+
+
+@pytest.fixture
+def other_partner(db):
+    return seed.partner("Bluewave MSP", country="DE")
+
+
+@pytest.fixture
+def org_a(partner):
+    return seed.organization(partner, "Contoso")
+
+
+@pytest.fixture
+def org_b(partner):
+    return seed.organization(partner, "Fabrikam")
+
+
+@pytest.fixture
+def foreign_org(other_partner):
+    return seed.organization(other_partner, "Litware")
+
+
+def _staff(partner, role, email, **fields):
+    return seed.staff(
+        seed.person(email, PASSWORD, first_name=role.label.split()[0], last_name="Staff"), partner, role, **fields
+    )
+
+
+@pytest.fixture
+def owner(partner):
+    return _staff(partner, StaffRole.OWNER, "owner@northwind.test")
+
+
+@pytest.fixture
+def super_admin(partner):
+    return _staff(partner, StaffRole.SUPER_ADMIN, "superadmin@northwind.test")
+
+
+@pytest.fixture
+def admin(partner):
+    return _staff(partner, StaffRole.ADMIN, "admin@northwind.test")
+
+
+@pytest.fixture
+def finance(partner):
+    return _staff(partner, StaffRole.FINANCE, "finance@northwind.test")
+
+
+@pytest.fixture
+def support(partner):
+    return _staff(partner, StaffRole.SUPPORT, "support@northwind.test")
+
+
+@pytest.fixture
+def outsider(other_partner):
+    return _staff(other_partner, StaffRole.ADMIN, "admin@bluewave.test")
+
+
+@pytest.fixture
+def user_org(org_a):
+    return seed.end_user(seed.person("emma@contoso.test", PASSWORD, first_name="Emma", last_name="End"), org_a)
+
+
+@pytest.fixture
+def user_all_orgs(partner):
+    return seed.end_user(
+        seed.person("riley@northwind.test", PASSWORD, first_name="Riley", last_name="Roam"), of=partner
+    )
+
+
+@pytest.fixture
+def signed_in(client):
+    """`signed_in(membership)` returns the test client signed in as that membership."""
+    return lambda membership: sign_in(client, membership)
