@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "portico.tenancy",
     "portico.identity",
     "portico.access",
+    "portico.devices",
     "portico.audit",
     "portico.notifications",
     "portico.jobs",

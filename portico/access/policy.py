@@ -1,8 +1,9 @@
-"""The one access policy (DESIGN mechanism 2): `can` and `restrict`, deny by default.
+"""The one access policy (DESIGN mechanism 2): `can`, `restrict` and `explain`, deny by default.
 
-Each model in reach has a rule that turns (membership, action) into a `Q` over that model,
-so `restrict` is one SQL filter and `can` asks the same question of one object. Nothing else
-in Portico decides who may see or change what.
+Each model in reach has a rule that turns (membership, action) into a `Q` over that model, so
+`restrict` is one SQL filter and `can` asks the same question of one object. Nothing else in
+Portico decides who may see or change what. Nothing is cached beyond the call, so a change of
+roles or permissions counts on the very next request (PERM-5).
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Count, Q
 
+from portico.access import catalog
+from portico.access.catalog import DeviceAction
 from portico.access.roles import StaffRole, assignable_roles, roles_beneath
 
 if TYPE_CHECKING:
@@ -23,6 +26,14 @@ NOTHING = Q(pk__in=[])
 
 # Staff roles that manage the people of customer organizations (end users, customer users).
 PEOPLE_MANAGERS = {StaffRole.OWNER, StaffRole.SUPER_ADMIN, StaffRole.ADMIN, StaffRole.SUPPORT}
+# Staff roles that see and manage devices (DEV-2); Finance works on invoices.
+DEVICE_MANAGERS = PEOPLE_MANAGERS
+# Staff roles that define end-user roles and change organizations.
+ADMINISTRATORS = {StaffRole.OWNER, StaffRole.SUPER_ADMIN, StaffRole.ADMIN}
+# PS-1: only Owner and Super Admin open partner settings; they also define groups (GRP-1).
+SETTINGS_MANAGERS = {StaffRole.OWNER, StaffRole.SUPER_ADMIN}
+# GRP-2, GRP-3: Admin and Support may manage groups, and then see only their groups' scopes.
+SCOPED_ROLES = {StaffRole.ADMIN, StaffRole.SUPPORT}
 
 
 class Action:
@@ -34,44 +45,177 @@ class Action:
 
 
 MEMBERSHIP_ACTIONS = {Action.VIEW, Action.CHANGE, Action.DISABLE, Action.RESET_PASSWORD, Action.DELETE}
+OBJECT_ACTIONS = {Action.VIEW, Action.CHANGE, Action.DELETE}
+
+
+def _is_staff(actor: "Membership") -> bool:
+    return actor.kind == "staff"
+
+
+def _is_end_user(actor: "Membership") -> bool:
+    return actor.kind == "end_user"
+
+
+# GRP-3: the organizations a staff user sees.
+
+
+def group_scope(actor: "Membership") -> models.QuerySet | None:
+    """The organization ids an Admin or Support user is limited to, or None for all of the partner.
+
+    Managing at least one group limits them to the union of their groups' scopes, unless one of
+    those groups has an empty scope, which means all organizations (GRP-1).
+    """
+    from portico.tenancy.models import Group
+
+    if actor.staff_role not in SCOPED_ROLES:
+        return None
+    sizes = list(
+        Group.objects.filter(managers=actor, partner_id=actor.partner_id)
+        .annotate(size=Count("organizations"))
+        .values_list("size", flat=True)
+    )
+    if not sizes or 0 in sizes:
+        return None
+    return Group.organizations.through.objects.filter(
+        group__managers=actor, group__partner_id=actor.partner_id
+    ).values("organization_id")
+
+
+def _in_scope(actor: "Membership", field: str) -> Q:
+    scope = group_scope(actor)
+    return Q() if scope is None else Q(**{f"{field}__in": scope})
+
+
+def manages_groups(actor: "Membership") -> bool:
+    """ORG-7 needs group management: an Admin or Support user without groups may not log in as client."""
+    return actor.managed_groups.filter(partner_id=actor.partner_id).exists()
+
+
+# End-user permissions (PERM-5): the union of roles and direct grants, read fresh on each call.
+
+
+def effective_permissions(member: "Membership") -> frozenset[str]:
+    from portico.access.models import EndUserRole, Grant
+
+    if not _is_end_user(member) or member.pk is None:
+        return frozenset()
+    own_roles = Q(assignments__membership_id=member.pk) & (Q(partner_id=member.partner_id) | Q(partner__isnull=True))
+    if EndUserRole.objects.filter(own_roles, full_access=True).exists():
+        return catalog.ALL_CODES
+    codes = Grant.objects.filter(
+        Q(membership_id=member.pk) | Q(role__in=EndUserRole.objects.filter(own_roles))
+    ).values_list("code", flat=True)
+    return frozenset(codes) & catalog.ALL_CODES
+
+
+def _end_user_organizations(member: "Membership", field: str) -> Q:
+    """EU-1: exactly one organization, or all organizations of the partner."""
+    if member.all_organizations:
+        return Q()
+    if member.organization_id is None:
+        return NOTHING
+    return Q(**{field: member.organization_id})
+
+
+# Rules, one per model.
 
 
 def _membership_rule(actor: "Membership", action: str) -> Q:
-    from portico.identity.models import MembershipKind
-
     if action not in MEMBERSHIP_ACTIONS:
-        return NOTHING  # deny by default: an unknown action grants nothing
-    if actor.kind != MembershipKind.STAFF:
+        return NOTHING
+    if not _is_staff(actor):
         # End users and customer users see their own membership and change nothing of it here.
         return Q(pk=actor.pk) if action == Action.VIEW else NOTHING
     same_partner = Q(partner_id=actor.partner_id)
-    staff_targets = Q(kind=MembershipKind.STAFF)
+    staff_targets = Q(kind="staff")
     if action != Action.VIEW:
         # PU-2: only users strictly beneath one's own role.
         staff_targets &= Q(staff_role__in=roles_beneath(actor.staff_role))
     people = NOTHING
     if actor.staff_role in PEOPLE_MANAGERS:
-        people = Q(kind__in=[MembershipKind.END_USER, MembershipKind.CUSTOMER])
+        # A scoped Admin or Support user reaches only people of organizations in scope; an
+        # all-organizations end user reaches beyond any scope, so only unscoped staff manage them.
+        people = Q(kind__in=["end_user", "customer"]) & _in_scope(actor, "organization_id")
     return same_partner & (staff_targets | people)
 
 
-# PS-1: only Owner and Super Admin open partner settings.
-SETTINGS_MANAGERS = {StaffRole.OWNER, StaffRole.SUPER_ADMIN}
-
-
 def _partner_rule(actor: "Membership", action: str) -> Q:
-    from portico.identity.models import MembershipKind
-
-    if actor.kind != MembershipKind.STAFF:
+    if not _is_staff(actor):
         return NOTHING
     if action == Action.VIEW or (action == Action.CHANGE and actor.staff_role in SETTINGS_MANAGERS):
         return Q(pk=actor.partner_id)
     return NOTHING
 
 
+def _organization_rule(actor: "Membership", action: str) -> Q:
+    if action not in OBJECT_ACTIONS:
+        return NOTHING
+    same_partner = Q(partner_id=actor.partner_id)
+    if _is_staff(actor):
+        if action != Action.VIEW and actor.staff_role not in ADMINISTRATORS:
+            return NOTHING
+        return same_partner & _in_scope(actor, "pk")
+    if action != Action.VIEW:
+        return NOTHING
+    if _is_end_user(actor):
+        return same_partner & _end_user_organizations(actor, "pk")
+    return same_partner & Q(pk=actor.organization_id)
+
+
+def _device_rule(actor: "Membership", action: str) -> Q:
+    from portico.devices.models import DeviceAssignment
+
+    same_partner = Q(partner_id=actor.partner_id)
+    if _is_staff(actor):
+        if action not in OBJECT_ACTIONS or actor.staff_role not in DEVICE_MANAGERS:
+            return NOTHING
+        return same_partner & _in_scope(actor, "organization_id")
+    if not _is_end_user(actor):
+        return NOTHING
+    # PERM-4: explicitly assigned, within the user's organization access, and allowed for its OS.
+    reachable = (
+        same_partner
+        & _end_user_organizations(actor, "organization_id")
+        & Q(pk__in=DeviceAssignment.objects.filter(membership_id=actor.pk).values("device_id"))
+    )
+    if action == Action.VIEW:
+        return reachable
+    if action not in DeviceAction.values:
+        return NOTHING
+    families = catalog.os_families_allowing(effective_permissions(actor), action)
+    if not families:
+        return NOTHING
+    rule = reachable & Q(os_family__in=families)
+    if action == DeviceAction.RESTORE:
+        rule &= Q(backup_enabled=True)  # PERM-2
+    return rule
+
+
+def _group_rule(actor: "Membership", action: str) -> Q:
+    if not _is_staff(actor) or action not in OBJECT_ACTIONS:
+        return NOTHING
+    if action != Action.VIEW and actor.staff_role not in SETTINGS_MANAGERS:
+        return NOTHING
+    return Q(partner_id=actor.partner_id)
+
+
+def _end_user_role_rule(actor: "Membership", action: str) -> Q:
+    if not _is_staff(actor) or action not in OBJECT_ACTIONS or actor.staff_role not in PEOPLE_MANAGERS:
+        return NOTHING
+    if action == Action.VIEW:
+        return Q(partner_id=actor.partner_id) | Q(partner__isnull=True)
+    if actor.staff_role not in ADMINISTRATORS:
+        return NOTHING
+    return Q(partner_id=actor.partner_id)  # the built-in role never changes
+
+
 _RULES: dict[str, Callable[["Membership", str], Q]] = {
     "identity.membership": _membership_rule,
     "tenancy.partner": _partner_rule,
+    "tenancy.organization": _organization_rule,
+    "tenancy.group": _group_rule,
+    "devices.device": _device_rule,
+    "access.enduserrole": _end_user_role_rule,
 }
 
 
@@ -97,20 +241,56 @@ def can(actor: "Membership | None", action: str, obj: models.Model) -> bool:
     return restrict(type(obj)._default_manager.filter(pk=obj.pk), actor, action).exists()
 
 
-def can_invite(actor: "Membership | None", kind: str, staff_role: str = "", organization=None) -> bool:
-    """May `actor` create a membership of this shape? (ID-1, PU-2)"""
-    from portico.identity.models import MembershipKind
+# Creating things: the object does not exist yet, so the question is about its shape.
 
-    if not _usable(actor) or actor.kind != MembershipKind.STAFF:
+
+def can_invite(actor: "Membership | None", kind: str, staff_role: str = "", organization=None) -> bool:
+    """May `actor` create a membership of this shape? (ID-1, PU-2, GRP-3)"""
+    if not _usable(actor) or not _is_staff(actor):
         return False
-    if kind == MembershipKind.STAFF:
+    assert actor is not None
+    if kind == "staff":
         return staff_role in assignable_roles(actor.staff_role)
-    if kind not in (MembershipKind.END_USER, MembershipKind.CUSTOMER):
+    if kind not in ("end_user", "customer") or actor.staff_role not in PEOPLE_MANAGERS:
         return False
-    if organization is not None and organization.partner_id != actor.partner_id:
+    if organization is None:
+        # An all-organizations end user reaches beyond any group scope.
+        return kind == "end_user" and group_scope(actor) is None
+    from portico.tenancy.models import Organization
+
+    return restrict(Organization.objects.filter(pk=organization.pk), actor, Action.VIEW).exists()
+
+
+def can_create(actor: "Membership | None", model: type[models.Model], organization=None) -> bool:
+    """May `actor` create an object of `model` (in `organization`, for organization-owned ones)?"""
+    if not _usable(actor) or not _is_staff(actor):
         return False
-    return actor.staff_role in PEOPLE_MANAGERS
+    assert actor is not None
+    label = model._meta.label_lower
+    if label == "devices.device":
+        from portico.tenancy.models import Organization
+
+        return actor.staff_role in DEVICE_MANAGERS and (
+            organization is not None
+            and restrict(Organization.objects.filter(pk=organization.pk), actor, Action.VIEW).exists()
+        )
+    if label == "tenancy.group":
+        return actor.staff_role in SETTINGS_MANAGERS
+    if label == "access.enduserrole":
+        return actor.staff_role in ADMINISTRATORS
+    return False
 
 
 def invitable_staff_roles(actor: "Membership") -> list[str]:
     return assignable_roles(actor.staff_role) if actor.staff_role else []
+
+
+def can_assign_device(actor: "Membership | None", end_user: "Membership", device) -> bool:
+    """EU-4: the technician may change the end user and see the device, and the device lies in
+    the end user's organization access."""
+    if end_user.kind != "end_user" or device.partner_id != end_user.partner_id:
+        return False
+    if not end_user.all_organizations and device.organization_id != end_user.organization_id:
+        return False
+    return can(actor, Action.CHANGE, end_user) and can(actor, Action.VIEW, device)
+

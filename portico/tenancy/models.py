@@ -38,3 +38,25 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Group(models.Model):
+    """Organization-level access control (GRP-1): managers see the organizations of its scope."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="groups")
+    name = models.CharField(_("name"), max_length=100)
+    description = models.CharField(_("description"), max_length=500, blank=True)
+    # An empty scope means all organizations of the partner (GRP-1).
+    organizations = models.ManyToManyField(Organization, blank=True, related_name="groups", verbose_name=_("access scope"))
+    managers = models.ManyToManyField(
+        "identity.Membership", blank=True, related_name="managed_groups", verbose_name=_("group managers")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("group")
+        constraints = [models.UniqueConstraint(fields=["partner", "name"], name="unique_group_name_per_partner")]
+
+    def __str__(self) -> str:
+        return self.name
