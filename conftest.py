@@ -1,8 +1,9 @@
 """Shared test fixtures: a real SMTP server on loopback, Huey run inline, and named people.
 
 People are named for what they are (STYLE.md): `owner`, `super_admin`, `admin`, `finance`,
-`support`, `user_org` (end user of one organization), `user_all_orgs`, `outsider` (staff of
-another partner). Everyone has a TOTP authenticator; `tests.support.totp_code` gives a code.
+`support`, `admin_scoped` (an Admin managing a group scoped to `org_a`), `user_org` (end user
+of one organization), `user_all_orgs`, `outsider` (staff of another partner), and devices
+`device_a` (Windows, in `org_a`), `device_b` (Linux, in `org_b`), `foreign_device`. Everyone has a TOTP authenticator; `tests.support.totp_code` gives a code.
 """
 
 from __future__ import annotations
@@ -120,6 +121,14 @@ def support(partner):
 
 
 @pytest.fixture
+def admin_scoped(partner, org_a):
+    """An Admin who manages a group scoped to org_a, so sees only org_a (GRP-3)."""
+    member = _staff(partner, StaffRole.ADMIN, "admin.scoped@northwind.test")
+    seed.group(partner, "Contoso desk", organizations=[org_a], managers=[member])
+    return member
+
+
+@pytest.fixture
 def outsider(other_partner):
     return _staff(other_partner, StaffRole.ADMIN, "admin@bluewave.test")
 
@@ -140,3 +149,18 @@ def user_all_orgs(partner):
 def signed_in(client):
     """`signed_in(membership)` returns the test client signed in as that membership."""
     return lambda membership: sign_in(client, membership)
+
+
+@pytest.fixture
+def device_a(org_a):
+    return seed.device(org_a, "CONTOSO-PC-01", "windows", os_version="Windows 11 23H2", last_user="emma")
+
+
+@pytest.fixture
+def device_b(org_b):
+    return seed.device(org_b, "fabrikam-build", "linux", os_version="Debian 12", last_user="ops")
+
+
+@pytest.fixture
+def foreign_device(foreign_org):
+    return seed.device(foreign_org, "LITWARE-MAC", "mac", os_version="macOS 15")

@@ -55,3 +55,47 @@ def customer_user(someone: Person, org: Organization, **fields) -> Membership:
     return Membership.objects.create(
         person=someone, partner=org.partner, kind=MembershipKind.CUSTOMER, organization=org, **fields
     )
+
+
+def device(org: Organization, name: str, os_family: str = "windows", **fields):
+    from portico.devices.models import Device
+
+    return Device.objects.create(partner_id=org.partner_id, organization=org, name=name, os_family=os_family, **fields)
+
+
+def assign(member: Membership, *devices) -> None:
+    from portico.devices.models import DeviceAssignment
+
+    for d in devices:
+        DeviceAssignment.objects.get_or_create(membership=member, device=d)
+
+
+def role(of: Partner, name: str, *codes: str, description: str = ""):
+    from portico.access.models import EndUserRole, Grant
+
+    made = EndUserRole.objects.create(partner=of, name=name, description=description)
+    Grant.objects.bulk_create([Grant(role=made, code=code) for code in codes])
+    return made
+
+
+def give_roles(member: Membership, *roles) -> None:
+    from portico.access.models import RoleAssignment
+
+    for r in roles:
+        RoleAssignment.objects.get_or_create(membership=member, role=r)
+
+
+def grant(member: Membership, *codes: str) -> None:
+    from portico.access.models import Grant
+
+    for code in codes:
+        Grant.objects.get_or_create(membership=member, code=code)
+
+
+def group(of: Partner, name: str, organizations=(), managers=(), description: str = ""):
+    from portico.tenancy.models import Group
+
+    made = Group.objects.create(partner=of, name=name, description=description)
+    made.organizations.set(organizations)
+    made.managers.set(managers)
+    return made

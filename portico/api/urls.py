@@ -4,11 +4,18 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.permissions import AllowAny
 from rest_framework.routers import DefaultRouter
 
+from portico.access import api as access_api
 from portico.api import views
+from portico.devices import api as devices_api
+from portico.identity.end_users import api as end_users_api
+from portico.identity.staff import api as staff_api
+from portico.tenancy import api as tenancy_api
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("tokens", views.ApiTokenViewSet, basename="token")
+for area in (access_api, devices_api, end_users_api, staff_api, tenancy_api):
+    area.register(router)
 
 app_name = "api"
 urlpatterns = [

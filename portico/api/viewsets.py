@@ -1,0 +1,42 @@
+"""What every resource of the API shares: the membership a call runs as, the policy's queryset,
+and stable cursor pagination."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.shortcuts import get_object_or_404
+from rest_framework.pagination import CursorPagination
+
+from portico.access import policy
+from portico.access.policy import Action
+
+
+class ById(CursorPagination):
+    """Cursor pagination in id order: stable under inserts, one indexed range scan per page."""
+
+    ordering = "id"
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class PolicyViewSetMixin:
+    """List and retrieve only what the policy lets the membership view; anything else is a 404.
+
+    Subclasses set `base_queryset`; changes go through services, which check the policy again.
+    """
+
+    base_queryset: models.QuerySet
+    pagination_class = ById
+    lookup_value_regex = r"[0-9]+"
+
+    @property
+    def membership(self):
+        return self.request._request.membership  # type: ignore[attr-defined]
+
+    def get_queryset(self):
+        return policy.restrict(self.base_queryset.all(), self.membership, Action.VIEW)
+
+    def get_object(self):
+        obj = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        self.check_object_permissions(self.request, obj)  # type: ignore[attr-defined]
+        return obj

@@ -1,0 +1,2 @@
+app_name = "devices"
+urlpatterns: list = []

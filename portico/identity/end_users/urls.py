@@ -1,0 +1,2 @@
+app_name = "end_users"
+urlpatterns: list = []
