@@ -1,0 +1,185 @@
+"""An independent model of who may do what, written from SPEC.md and docs/decisions.md alone.
+
+It imports nothing from `portico.access`: the property tests hold the real policy against it.
+A world is plain data; `allows(world, actor, action, obj)` answers for one triple.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# PU-1: Owner > Super Admin > Admin > Finance = Support.
+RANK = {"owner": 400, "super_admin": 300, "admin": 200, "finance": 100, "support": 100}
+STAFF_ROLES = list(RANK)
+# Decisions: Finance manages no people and no devices; Admin and Support may be scoped by groups.
+PEOPLE_MANAGERS = {"owner", "super_admin", "admin", "support"}
+ORGANIZATION_EDITORS = {"owner", "super_admin", "admin"}
+GROUP_EDITORS = {"owner", "super_admin"}
+SCOPABLE = {"admin", "support"}
+
+OSES = ["windows", "mac", "linux"]
+CONNECTIONS = ["remote_control", "user_cli", "system_cli"]
+DEVICE_USES = CONNECTIONS + ["restore"]
+# The codes as stored; "Full Portal Access" holds all of them.
+CODES = ["connections", "backup.restore", "tickets.own", "tickets.organization"] + [
+    f"{use}.{os}" for use in CONNECTIONS for os in OSES
+]
+
+MEMBERSHIP_ACTIONS = ["view", "change", "disable", "reset_password", "delete"]
+OBJECT_ACTIONS = ["view", "change", "delete"]
+
+
+@dataclass
+class Org:
+    key: int
+    partner: int
+
+
+@dataclass
+class Group:
+    key: int
+    partner: int
+    scope: set[int]  # organization keys; empty means all organizations (GRP-1)
+    managers: set[int] = field(default_factory=set)  # member keys
+
+
+@dataclass
+class Role:
+    key: int
+    partner: int | None  # None: the built-in "Full Portal Access"
+    codes: set[str]
+
+    @property
+    def full(self) -> bool:
+        return self.partner is None
+
+
+@dataclass
+class Member:
+    key: int
+    partner: int
+    kind: str  # staff | end_user | customer
+    enabled: bool = True
+    role: str = ""  # staff role
+    organization: int | None = None  # None with kind end_user: all organizations
+    roles: set[int] = field(default_factory=set)
+    codes: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Device:
+    key: int
+    partner: int
+    organization: int
+    os: str
+    backup: bool
+    assigned: set[int] = field(default_factory=set)  # member keys
+
+
+@dataclass
+class World:
+    orgs: dict[int, Org] = field(default_factory=dict)
+    groups: dict[int, Group] = field(default_factory=dict)
+    roles: dict[int, Role] = field(default_factory=dict)
+    members: dict[int, Member] = field(default_factory=dict)
+    devices: dict[int, Device] = field(default_factory=dict)
+
+    # GRP-3 ------------------------------------------------------------------------------
+    def reach(self, staff: Member) -> set[int]:
+        """Organization keys a staff user sees."""
+        everything = {o.key for o in self.orgs.values() if o.partner == staff.partner}
+        if staff.role not in SCOPABLE:
+            return everything
+        managed = [g for g in self.groups.values() if staff.key in g.managers and g.partner == staff.partner]
+        if not managed or any(not g.scope for g in managed):
+            return everything
+        return set().union(*(g.scope for g in managed)) & everything
+
+    def _scoped(self, staff: Member) -> bool:
+        if staff.role not in SCOPABLE:
+            return False
+        managed = [g for g in self.groups.values() if staff.key in g.managers and g.partner == staff.partner]
+        return bool(managed) and all(g.scope for g in managed)
+
+    # PERM-5 -----------------------------------------------------------------------------
+    def permissions(self, user: Member) -> set[str]:
+        held = [self.roles[r] for r in user.roles if self.roles[r].partner in (None, user.partner)]
+        if any(r.full for r in held):
+            return set(CODES)
+        codes = set(user.codes)
+        for r in held:
+            codes |= r.codes
+        return codes
+
+    def organizations_of(self, user: Member) -> set[int]:
+        """EU-1: one organization, or all of the partner."""
+        if user.organization is None:
+            return {o.key for o in self.orgs.values() if o.partner == user.partner}
+        return {user.organization}
+
+
+def allows_member(world: World, actor: Member, action: str, target: Member) -> bool:
+    if not actor.enabled or action not in MEMBERSHIP_ACTIONS:
+        return False
+    if actor.kind != "staff":
+        return action == "view" and target.key == actor.key
+    if target.partner != actor.partner:
+        return False
+    if target.kind == "staff":
+        # PU-2: everyone sees the partner's staff; changes only strictly beneath.
+        return action == "view" or RANK[target.role] < RANK[actor.role]
+    if actor.role not in PEOPLE_MANAGERS:
+        return False
+    if target.organization is None:  # all-organizations end user
+        return not world._scoped(actor)
+    return target.organization in world.reach(actor)
+
+
+def allows_org(world: World, actor: Member, action: str, org: Org) -> bool:
+    if not actor.enabled or action not in OBJECT_ACTIONS or org.partner != actor.partner:
+        return False
+    if actor.kind == "staff":
+        if action != "view" and actor.role not in ORGANIZATION_EDITORS:
+            return False
+        return org.key in world.reach(actor)
+    if action != "view":
+        return False
+    if actor.kind == "end_user":
+        return org.key in world.organizations_of(actor)
+    return org.key == actor.organization
+
+
+def allows_device(world: World, actor: Member, action: str, device: Device) -> bool:
+    if not actor.enabled or device.partner != actor.partner:
+        return False
+    if actor.kind == "staff":
+        return action in OBJECT_ACTIONS and actor.role in PEOPLE_MANAGERS and device.organization in world.reach(actor)
+    if actor.kind != "end_user":
+        return False
+    # PERM-4: assigned, and within the user's organization access.
+    if actor.key not in device.assigned or device.organization not in world.organizations_of(actor):
+        return False
+    if action == "view":
+        return True
+    codes = world.permissions(actor)
+    if action == "restore":
+        return "backup.restore" in codes and device.backup  # PERM-2
+    if action in CONNECTIONS:
+        return "connections" in codes and f"{action}.{device.os}" in codes  # PERM-1
+    return False
+
+
+def allows_group(world: World, actor: Member, action: str, group: Group) -> bool:
+    if not actor.enabled or actor.kind != "staff" or action not in OBJECT_ACTIONS or group.partner != actor.partner:
+        return False
+    return action == "view" or actor.role in GROUP_EDITORS
+
+
+def allows_role(world: World, actor: Member, action: str, role: Role) -> bool:
+    if not actor.enabled or actor.kind != "staff" or action not in OBJECT_ACTIONS:
+        return False
+    if actor.role not in PEOPLE_MANAGERS:
+        return False
+    if action == "view":
+        return role.partner in (None, actor.partner)
+    return role.partner == actor.partner and actor.role in ORGANIZATION_EDITORS
