@@ -67,3 +67,15 @@ def sign_in(client, membership, *, password: str = PASSWORD):
     response = client.post("/accounts/pick/", {"membership": membership.pk})
     assert response.status_code == 302
     return client
+
+
+def api_client(membership):
+    """A DRF test client that calls the API as `membership` with a fresh personal token."""
+    from rest_framework.test import APIClient
+
+    from portico.api.services import create_token
+
+    _token, raw = create_token(membership, "tests")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client
