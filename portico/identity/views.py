@@ -334,7 +334,7 @@ def reset_password(request: HttpRequest, pk: int) -> HttpResponse:
     target = _manageable(request, pk, Action.RESET_PASSWORD)
     services.reset_password(request.membership, target)
     messages.success(request, _("A new invitation was sent to %(email)s.") % {"email": target.person.email})
-    return redirect("identity:people")
+    return _redirect_back(request, request.POST.get("back"), "identity:people")
 
 
 # Personal API tokens (shown once, stored hashed)

@@ -1,0 +1,62 @@
+"""Forms of the end-user pages: the filter bar, the General tab, roles and devices."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from portico.identity.forms import phone_validator
+from portico.identity.models import SecurityType
+
+
+class EndUserFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), max_length=100, required=False)
+    organization = forms.ModelChoiceField(label=_("Organization"), queryset=None, required=False, empty_label=_("All organizations"))
+
+    def __init__(self, *args, organizations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = organizations
+
+
+class EndUserForm(forms.Form):
+    """General tab (EU-1): basic details, display and security."""
+
+    enabled = forms.BooleanField(label=_("Enabled"), required=False, initial=True)
+    first_name = forms.CharField(label=_("First name"), max_length=100)
+    last_name = forms.CharField(label=_("Last name"), max_length=100)
+    email = forms.EmailField(label=_("Email"), max_length=254)
+    phone = forms.CharField(label=_("Phone"), max_length=16, required=False, validators=[phone_validator])
+    organization = forms.ModelChoiceField(
+        label=_("Organization access"),
+        queryset=None,
+        required=False,
+        empty_label=_("All organizations"),
+        help_text=_("One organization, or all organizations of your company."),
+    )
+    language = forms.ChoiceField(label=_("Display language"), choices=settings.LANGUAGES)
+    security_type = forms.ChoiceField(label=_("Security type"), choices=SecurityType.choices, initial=SecurityType.NATIVE)
+
+    def __init__(self, *args, organizations, editing: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = organizations
+        if editing:
+            # A person's email is their sign-in everywhere; it is not changed from here.
+            self.fields["email"].disabled = True
+            self.fields["email"].help_text = _("The email address is the person's sign-in and is not changed here.")
+
+
+class RolesForm(forms.Form):
+    roles = forms.ModelMultipleChoiceField(label=_("Roles"), queryset=None, required=False, widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, roles, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["roles"].queryset = roles
+
+
+class AddDevicesForm(forms.Form):
+    devices = forms.ModelMultipleChoiceField(label=_("Add devices"), queryset=None, widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, devices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["devices"].queryset = devices
