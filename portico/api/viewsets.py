@@ -40,3 +40,9 @@ class PolicyViewSetMixin:
         obj = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
         self.check_object_permissions(self.request, obj)  # type: ignore[attr-defined]
         return obj
+
+
+def caller(serializer_context: dict):
+    """The membership a serializer works for; None while the OpenAPI schema is generated."""
+    request = serializer_context.get("request")
+    return getattr(getattr(request, "_request", None), "membership", None)

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from portico.access import policy
 from portico.access.policy import Action
-from portico.api.viewsets import PolicyViewSetMixin
+from portico.api.viewsets import PolicyViewSetMixin, caller
 from portico.devices import services
 from portico.devices.models import Device
 from portico.devices.views import filtered_devices
@@ -31,7 +31,7 @@ class DeviceSerializer(serializers.ModelSerializer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        membership = self.context["request"]._request.membership
+        membership = caller(self.context)
         # Only organizations in reach can be named; any other id is "does not exist".
         self.fields["organization"].queryset = policy.restrict(Organization.objects.all(), membership, Action.VIEW)
 

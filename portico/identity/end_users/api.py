@@ -1,5 +1,271 @@
-"""API resources of this area (registered on the /api/v1/ router)."""
+"""`/api/v1/end-users/`: end users in reach, their roles, permissions, devices and access table."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Prefetch
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
+from rest_framework.exceptions import ValidationError as ApiValidationError
+from rest_framework.response import Response
+
+from portico.access import catalog, policy
+from portico.access.catalog import DeviceAction
+from portico.access.explain import explain
+from portico.access.models import EndUserRole, Grant, RoleAssignment
+from portico.access.policy import Action
+from portico.api.viewsets import PolicyViewSetMixin, caller
+from portico.devices.models import Device
+from portico.identity import services as identity
+from portico.identity.end_users import services
+from portico.identity.end_users.views import end_users_in_reach, filtered_end_users
+from portico.identity.models import Membership, SecurityType
+from portico.tenancy.models import Organization
+
+
+def as_api_error(exc: ValidationError) -> ApiValidationError:
+    return ApiValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
+
+
+class EndUserSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    email = serializers.EmailField(source="person.email", max_length=254)
+    first_name = serializers.CharField(source="person.first_name", max_length=100)
+    last_name = serializers.CharField(source="person.last_name", max_length=100)
+    phone = serializers.RegexField(r"^(\+[1-9][0-9]{6,14})?$", source="person.phone", max_length=16, required=False, allow_blank=True)
+    language = serializers.ChoiceField(source="person.language", choices=settings.LANGUAGES, required=False)
+    organization = serializers.PrimaryKeyRelatedField(
+        queryset=Organization.objects.none(), allow_null=True, help_text="null: all organizations of the partner (EU-1)"
+    )
+    all_organizations = serializers.BooleanField(read_only=True)
+    enabled = serializers.BooleanField(required=False, default=True)
+    security_type = serializers.ChoiceField(choices=SecurityType.choices, required=False, default=SecurityType.NATIVE)
+    roles = serializers.PrimaryKeyRelatedField(many=True, queryset=EndUserRole.objects.none(), required=False)
+    permissions = serializers.ListField(
+        child=serializers.ChoiceField(choices=sorted(catalog.ALL_CODES)), required=False, max_length=50,
+        help_text="Direct permissions, on top of the roles (EU-3)",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        membership = caller(self.context)
+        self.fields["organization"].queryset = policy.restrict(Organization.objects.all(), membership, Action.VIEW)
+        self.fields["roles"].child_relation.queryset = policy.restrict(EndUserRole.objects.all(), membership, Action.VIEW)
+
+    def to_representation(self, instance: Membership) -> dict:
+        data = super().to_representation(instance)
+        data["roles"] = [a.role_id for a in instance.role_assignments.all()]
+        data["permissions"] = sorted(g.code for g in instance.direct_grants.all())
+        return data
+
+
+class DeviceIdsSerializer(serializers.Serializer):
+    devices = serializers.ListField(child=serializers.IntegerField(min_value=1), max_length=1000)
+
+
+ReasonSerializer = inline_serializer(
+    "Reason", {"kind": serializers.CharField(), "text": serializers.CharField(), "grants": serializers.BooleanField()},
+    many=True,
+)
+AccessRowSerializer = inline_serializer(
+    "DeviceAccess",
+    many=True,
+    fields={
+        "device": serializers.IntegerField(),
+        "name": serializers.CharField(),
+        "actions": serializers.DictField(
+            child=inline_serializer("Answer", {"allowed": serializers.BooleanField(), "reasons": ReasonSerializer})
+        ),
+    },
+)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="End users in reach",
+        parameters=[
+            OpenApiParameter("organization", int, description="Only end users of this organization"),
+            OpenApiParameter("search", str, description="Part of the name or email"),
+        ],
+    ),
+    create=extend_schema(summary="Create an end user and send the invitation (EU-1)"),
+)
+class EndUserViewSet(PolicyViewSetMixin, viewsets.GenericViewSet):
+    base_queryset = Membership.objects.none()
+    serializer_class = EndUserSerializer
+
+    def get_queryset(self):
+        queryset = end_users_in_reach(self.membership).prefetch_related(
+            Prefetch("role_assignments", queryset=RoleAssignment.objects.only("id", "role_id", "membership_id")),
+            Prefetch("direct_grants", queryset=Grant.objects.only("id", "code", "membership_id")),
+        )
+        if self.action == "list":
+            params = self.request.query_params
+            organization = params.get("organization", "")
+            queryset = filtered_end_users(
+                queryset, params.get("search", "")[:100], int(organization) if organization.isdigit() else None
+            )
+        return queryset
+
+    def list(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def retrieve(self, request, pk=None):
+        return Response(self.get_serializer(self.get_object()).data)
+
+    def _details(self, data: dict, email: str = "") -> services.EndUserDetails:
+        person = data.get("person", {})
+        return services.EndUserDetails(
+            first_name=person.get("first_name", ""),
+            last_name=person.get("last_name", ""),
+            phone=person.get("phone", ""),
+            language=person.get("language", self.membership.partner.default_language),
+            organization=data.get("organization"),
+            security_type=data.get("security_type", SecurityType.NATIVE),
+            enabled=data.get("enabled", True),
+            email=email or person.get("email", ""),
+        )
+
+    def _set_access(self, end_user: Membership, data: dict) -> None:
+        if "roles" in data:
+            services.set_roles(self.membership, end_user, list(data["roles"]))
+        if "permissions" in data:
+            services.set_direct_permissions(self.membership, end_user, set(data["permissions"]))
+
+    def create(self, request):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            with transaction.atomic():  # all of it or nothing
+                end_user = services.create_end_user(self.membership, self._details(serializer.validated_data))
+                self._set_access(end_user, serializer.validated_data)
+        except ValidationError as exc:
+            raise as_api_error(exc) from exc
+        except PermissionDenied as exc:
+            raise ApiPermissionDenied from exc
+        return Response(self.get_serializer(self.get_queryset().get(pk=end_user.pk)).data, status=status.HTTP_201_CREATED)
+
+    def _update(self, request, partial: bool):
+        end_user = self.get_object()
+        if not policy.can(self.membership, Action.CHANGE, end_user):
+            raise ApiPermissionDenied
+        serializer = self.get_serializer(end_user, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if data.get("person", {}).get("email", end_user.person.email).lower() != end_user.person.email:
+            raise ApiValidationError({"email": ["The email address is the person's sign-in and is not changed here."]})
+        current = {
+            "person": {
+                "first_name": end_user.person.first_name, "last_name": end_user.person.last_name,
+                "phone": end_user.person.phone, "language": end_user.person.language,
+            },
+            "organization": end_user.organization,
+            "security_type": end_user.security_type,
+            "enabled": end_user.enabled,
+        }
+        current["person"].update(data.get("person", {}))
+        for key in ("organization", "security_type", "enabled"):
+            if key in data:
+                current[key] = data[key]
+        try:
+            with transaction.atomic():
+                services.update_end_user(self.membership, end_user, self._details(current, end_user.person.email))
+                self._set_access(end_user, data)
+        except ValidationError as exc:
+            raise as_api_error(exc) from exc
+        except PermissionDenied as exc:
+            raise ApiPermissionDenied from exc
+        return Response(self.get_serializer(self.get_queryset().get(pk=end_user.pk)).data)
+
+    def update(self, request, pk=None):
+        return self._update(request, partial=False)
+
+    def partial_update(self, request, pk=None):
+        return self._update(request, partial=True)
+
+    def _set_enabled(self, enabled: bool):
+        end_user = self.get_object()
+        try:
+            identity.set_enabled(self.membership, end_user, enabled)
+        except PermissionDenied as exc:
+            raise ApiPermissionDenied from exc
+        return Response(self.get_serializer(self.get_queryset().get(pk=end_user.pk)).data)
+
+    @extend_schema(request=None, summary="Enable the end user (ID-6)")
+    @action(detail=True, methods=["post"])
+    def enable(self, request, pk=None):
+        return self._set_enabled(True)
+
+    @extend_schema(request=None, summary="Disable the end user; their sessions and tokens end (ID-6)")
+    @action(detail=True, methods=["post"])
+    def disable(self, request, pk=None):
+        return self._set_enabled(False)
+
+    @extend_schema(request=None, responses={204: None}, summary="Re-send the invitation to choose a new password (ID-7)")
+    @action(detail=True, methods=["post"], url_path="reset-password")
+    def reset_password(self, request, pk=None):
+        end_user = self.get_object()
+        try:
+            identity.reset_password(self.membership, end_user)
+        except PermissionDenied as exc:
+            raise ApiPermissionDenied from exc
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        methods=["GET"], responses=DeviceIdsSerializer, summary="Devices assigned to the end user (EU-4)"
+    )
+    @extend_schema(
+        methods=["PUT"], request=DeviceIdsSerializer, responses=DeviceIdsSerializer,
+        summary="Replace the devices assigned to the end user (EU-4)",
+    )
+    @action(detail=True, methods=["get", "put"])
+    def devices(self, request, pk=None):
+        end_user = self.get_object()
+        visible = policy.restrict(Device.objects.all(), self.membership, Action.VIEW)
+        if request.method == "PUT":
+            body = DeviceIdsSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            wanted_ids = set(body.validated_data["devices"])
+            wanted = list(visible.filter(pk__in=wanted_ids))
+            if len(wanted) != len(wanted_ids):
+                raise ApiValidationError({"devices": ["Some devices do not exist."]})
+            current = list(visible.filter(assignments__membership=end_user))
+            try:
+                services.assign_devices(self.membership, end_user, [d for d in wanted if d not in current])
+                for device in current:
+                    if device.pk not in wanted_ids:
+                        services.unassign_device(self.membership, end_user, device)
+            except ValidationError as exc:
+                raise as_api_error(exc) from exc
+            except PermissionDenied as exc:
+                raise ApiPermissionDenied from exc
+        ids = sorted(visible.filter(assignments__membership=end_user).values_list("pk", flat=True))
+        return Response({"devices": ids})
+
+    @extend_schema(responses=AccessRowSerializer, summary="Why the end user may or may not use each assigned device")
+    @action(detail=True, methods=["get"])
+    def access(self, request, pk=None):
+        end_user = self.get_object()
+        devices = policy.restrict(Device.objects.select_related("organization"), self.membership, Action.VIEW).filter(
+            assignments__membership=end_user
+        ).order_by("name", "id")
+        rows = []
+        for device in devices:
+            answers = {}
+            for device_action in DeviceAction.values:
+                why = explain(end_user, device_action, device)
+                answers[device_action] = {
+                    "allowed": why.allowed,
+                    "reasons": [{"kind": r.kind, "text": r.text, "grants": r.grants} for r in why.reasons],
+                }
+            rows.append({"device": device.pk, "name": device.name, "actions": answers})
+        return Response(rows)
 
 
 def register(router) -> None:
-    pass
+    router.register("end-users", EndUserViewSet, basename="end-user")

@@ -1,0 +1,121 @@
+"""`/api/v1/end-users/` and `/api/v1/end-user-roles/`: the same rules as the pages (EU-1 … EU-5, PERM-5)."""
+
+from __future__ import annotations
+
+import pytest
+
+from portico import seed
+from portico.access import catalog
+from portico.access.models import EndUserRole
+from portico.devices.models import DeviceAssignment
+from portico.identity.models import Membership
+from tests.support import api_client
+
+pytestmark = pytest.mark.django_db
+REMOTE_LINUX = catalog.connection_code("remote_control", "linux")
+
+
+def test_eu1_api_lists_only_end_users_in_reach(admin_scoped, user_org, user_all_orgs, org_b):
+    other = seed.end_user(seed.person("bo@fabrikam.test"), org_b)
+    ids = {row["id"] for row in api_client(admin_scoped).get("/api/v1/end-users/").json()["results"]}
+    assert ids == {user_org.pk}
+    assert api_client(admin_scoped).get(f"/api/v1/end-users/{other.pk}/").status_code == 404
+
+
+def test_eu1_api_creates_with_roles_and_permissions(admin, partner, org_a):
+    role = seed.role(partner, "Remote", catalog.CONNECTIONS)
+    response = api_client(admin).post(
+        "/api/v1/end-users/",
+        {
+            "email": "nora@contoso.test", "first_name": "Nora", "last_name": "Newman", "organization": org_a.pk,
+            "roles": [role.pk], "permissions": [REMOTE_LINUX],
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["roles"] == [role.pk] and body["permissions"] == [REMOTE_LINUX] and body["organization"] == org_a.pk
+
+
+def test_eu2_api_refuses_another_partners_role(admin, other_partner, user_org):
+    theirs = seed.role(other_partner, "Theirs")
+    response = api_client(admin).patch(f"/api/v1/end-users/{user_org.pk}/", {"roles": [theirs.pk]}, format="json")
+    assert response.status_code == 400 and "roles" in response.json()
+
+
+def test_eu4_api_devices_follow_the_organization_rule(admin, user_org, device_a, device_b, foreign_device):
+    client = api_client(admin)
+    url = f"/api/v1/end-users/{user_org.pk}/devices/"
+    assert client.put(url, {"devices": [device_a.pk, device_b.pk]}, format="json").status_code == 400
+    assert client.put(url, {"devices": [foreign_device.pk]}, format="json").status_code == 400
+    assert not DeviceAssignment.objects.filter(membership=user_org).exists()
+    assert client.put(url, {"devices": [device_a.pk]}, format="json").json() == {"devices": [device_a.pk]}
+    assert client.put(url, {"devices": []}, format="json").json() == {"devices": []}
+
+
+def test_eu4_api_narrowing_removes_devices(admin, org_a, user_all_orgs, device_a, device_b):
+    seed.assign(user_all_orgs, device_a, device_b)
+    response = api_client(admin).patch(f"/api/v1/end-users/{user_all_orgs.pk}/", {"organization": org_a.pk}, format="json")
+    assert response.status_code == 200, response.content
+    assert list(user_all_orgs.assigned_devices.all()) == [device_a]
+
+
+def test_perm5_access_table_changes_on_the_very_next_request(admin, partner, user_org, device_a):
+    seed.assign(user_org, device_a)
+    role = seed.role(partner, "Remote", catalog.CONNECTIONS, catalog.connection_code("remote_control", "windows"))
+    client = api_client(admin)
+    url = f"/api/v1/end-users/{user_org.pk}/access/"
+    assert client.patch(f"/api/v1/end-users/{user_org.pk}/", {"roles": [role.pk]}, format="json").status_code == 200
+    (row,) = client.get(url).json()
+    assert row["actions"]["remote_control"]["allowed"] is True
+    assert any(r["kind"] == "role" for r in row["actions"]["remote_control"]["reasons"])
+    # Removing the permission from the role counts at once, for every holder.
+    assert client.patch(f"/api/v1/end--user-roles/{role.pk}/", {}, format="json").status_code == 404
+    assert client.patch(f"/api/v1/end-user-roles/{role.pk}/", {"permissions": [catalog.CONNECTIONS]}, format="json").status_code == 200
+    (row,) = client.get(url).json()
+    assert row["actions"]["remote_control"]["allowed"] is False
+    assert row["actions"]["remote_control"]["reasons"][-1]["grants"] is False
+
+
+def test_perm5_end_users_own_view_of_a_device_follows_role_changes(admin, partner, user_org, device_a):
+    seed.assign(user_org, device_a)
+    role = seed.role(partner, "Remote", catalog.CONNECTIONS, catalog.connection_code("user_cli", "windows"))
+    seed.give_roles(user_org, role)
+    from portico.access import policy
+
+    assert policy.can(user_org, "user_cli", device_a)
+    api_client(admin).patch(f"/api/v1/end-users/{user_org.pk}/", {"roles": []}, format="json")
+    assert not policy.can(user_org, "user_cli", device_a)
+
+
+def test_eu2_api_roles(admin, support, partner, other_partner):
+    theirs = seed.role(other_partner, "Theirs")
+    client = api_client(admin)
+    created = client.post("/api/v1/end-user-roles/", {"name": "Helpdesk", "permissions": [catalog.TICKETS_OWN]}, format="json")
+    assert created.status_code == 201
+    names = {row["name"] for row in client.get("/api/v1/end-user-roles/").json()["results"]}
+    assert names == {"Helpdesk", "Full Portal Access"}
+    assert client.get(f"/api/v1/end-user-roles/{theirs.pk}/").status_code == 404
+    builtin = EndUserRole.objects.get(partner__isnull=True)
+    assert client.patch(f"/api/v1/end-user-roles/{builtin.pk}/", {"name": "Mine"}, format="json").status_code == 403
+    # Support sees roles but does not define them.
+    pk = created.json()["id"]
+    assert api_client(support).delete(f"/api/v1/end-user-roles/{pk}/").status_code == 403
+    assert client.post("/api/v1/end-user-roles/", {"name": "Helpdesk"}, format="json").status_code == 400
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"email": "x", "first_name": "a", "last_name": "b", "organization": None},
+        {"email": "a@b.test", "first_name": "a" * 500, "last_name": "b", "organization": None},
+        {"email": "a@b.test", "first_name": "a", "last_name": "b", "organization": "zz"},
+        {"email": "a@b.test", "first_name": "a", "last_name": "b", "organization": None, "permissions": ["root"]},
+        {"email": "a@b.test", "first_name": "a", "last_name": "b", "organization": None, "roles": [999999]},
+        [],
+    ],
+)
+def test_eu1_api_bad_input_gets_field_errors(admin, body):
+    response = api_client(admin).post("/api/v1/end-users/", body, format="json")
+    assert response.status_code == 400
+    assert not Membership.objects.filter(kind="end_user").exists()
