@@ -1,0 +1,51 @@
+"""Every model's page and API endpoint answers the same three questions the same way (issue 3,
+DEV-2, EU-1, EU-2, PU-2, GRP-3): allowed → 200, without permission → 404, outside scope → 404."""
+
+from __future__ import annotations
+
+import pytest
+
+from portico import seed
+from tests.view_checks import ViewCase, check_outside_scope, check_with_permission, check_without_permission
+
+pytestmark = pytest.mark.django_db
+
+CASES = [
+    ViewCase(
+        "device", "/console/devices/{pk}/", "/api/v1/devices/{pk}/",
+        make=lambda r: r.getfixturevalue("device_b"), allowed="admin", denied="finance", out_of_scope="admin_scoped",
+    ),
+    ViewCase(
+        "end user", "/console/end-users/{pk}/", "/api/v1/end-users/{pk}/",
+        make=lambda r: seed.end_user(seed.person("bo@fabrikam.test"), r.getfixturevalue("org_b")),
+        allowed="support", denied="finance", out_of_scope="admin_scoped",
+    ),
+    ViewCase(
+        "end-user role", "/console/end-user-roles/{pk}/", "/api/v1/end-user-roles/{pk}/",
+        make=lambda r: seed.role(r.getfixturevalue("partner"), "Remote"),
+        allowed="support", denied="finance", out_of_scope="outsider",
+    ),
+    ViewCase(
+        "staff user", "/console/staff/{pk}/", "/api/v1/staff-users/{pk}/",
+        make=lambda r: r.getfixturevalue("support"), allowed="finance", denied="user_org", out_of_scope="outsider",
+    ),
+    ViewCase(
+        "group", "/console/groups/{pk}/", "/api/v1/groups/{pk}/",
+        make=lambda r: seed.group(r.getfixturevalue("partner"), "Desk"), allowed="finance", denied="user_org", out_of_scope="outsider",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_with_permission_the_page_and_endpoint_answer(request, case):
+    check_with_permission(request, case)
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_without_permission_they_answer_404(request, case):
+    check_without_permission(request, case)
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_outside_scope_they_answer_404(request, case):
+    check_outside_scope(request, case)
