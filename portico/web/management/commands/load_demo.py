@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from portico import seed
+from portico.access import catalog
+from portico.access.models import full_portal_access
 from portico.access.roles import StaffRole
 from portico.audit.services import record
 from portico.tenancy.models import Partner
@@ -55,6 +60,27 @@ PARTNERS = [
     },
 ]
 
+# Devices of each organization: (name suffix, OS family, OS version, online).
+DEVICES = [
+    ("RECEPTION", "windows", "Windows 11 Pro 24H2", True),
+    ("LT-014", "windows", "Windows 11 Pro 23H2", False),
+    ("MBP-07", "mac", "macOS 15.1 Sequoia", True),
+    ("srv-files", "linux", "Ubuntu 24.04 LTS", True),
+    ("LT-022", "windows", "Windows 10 Pro 22H2", False),
+]
+CONNECT_ALL = [catalog.CONNECTIONS] + [
+    catalog.connection_code(action, os) for os in catalog.OsFamily.values for action in ("remote_control", "user_cli")
+]
+ROLES = [
+    ("Remote support", "Reach assigned computers: screen and user command line.", CONNECT_ALL),
+    ("Helpdesk requester", "Open and follow own tickets.", [catalog.TICKETS_OWN]),
+    (
+        "IT lead",
+        "Everything on assigned computers, restores, and the organization's tickets.",
+        sorted(catalog.ALL_CODES - {catalog.TICKETS_OWN}),
+    ),
+]
+
 # One person with memberships at both partners shows the account picker (ID-5).
 SHARED_PERSON = ("alex.morgan@consultants.example", "Alex", "Morgan")
 
@@ -72,18 +98,21 @@ class Command(BaseCommand):
             partner = seed.partner(spec["name"], country=spec["country"], default_language=spec["language"])
             partners[spec["name"]] = partner
             orgs = {name: seed.organization(partner, name) for name in spec["organizations"]}
+            staff = {}
             for local, first, last, role in spec["staff"]:
                 someone = seed.person(
                     f"{local}@{spec['domain']}", DEMO_PASSWORD, first_name=first, last_name=last, language=spec["language"]
                 )
-                seed.staff(someone, partner, role)
+                staff[role] = seed.staff(someone, partner, role)
+            end_users = []
             for local, first, last, org_name, language in spec["end_users"]:
                 domain = org_name.lower().replace(" ", "-") + ".example" if org_name else spec["domain"]
                 someone = seed.person(f"{local}@{domain}", DEMO_PASSWORD, first_name=first, last_name=last, language=language)
                 if org_name:
-                    seed.end_user(someone, orgs[org_name])
+                    end_users.append(seed.end_user(someone, orgs[org_name]))
                 else:
-                    seed.end_user(someone, of=partner)
+                    end_users.append(seed.end_user(someone, of=partner))
+            self._devices_and_access(partner, list(orgs.values()), end_users, staff[StaffRole.SUPPORT])
             record("demo.loaded", partner_id=partner.pk, actor_email="demo", after={"partner": partner.name})
         email, first, last = SHARED_PERSON
         alex = seed.person(email, DEMO_PASSWORD, first_name=first, last_name=last)
@@ -91,3 +120,37 @@ class Command(BaseCommand):
         seed.staff(alex, north, StaffRole.SUPPORT)
         seed.end_user(alex, blue.organizations.get(name="Litware Bau"))
         self.stdout.write(self.style.SUCCESS("Demo data loaded."))
+
+    def _devices_and_access(self, partner, orgs, end_users, support) -> None:
+        """Devices in every organization, assigned to its end users; roles; a scoped Support user."""
+        now = timezone.now()
+        prefix = {org.pk: "".join(word[0] for word in org.name.split()).upper() for org in orgs}
+        devices = {}
+        for index, org in enumerate(orgs):
+            devices[org.pk] = [
+                seed.device(
+                    org,
+                    f"{prefix[org.pk]}-{suffix}",
+                    os_family,
+                    os_version=version,
+                    last_user=f"{org.name.split()[0].lower()}\\user{n}",
+                    ip_address=f"10.{index + 10}.0.{20 + n}",
+                    online=online,
+                    last_seen_at=now - (timedelta(minutes=1) if online else timedelta(hours=5 + 7 * n)),
+                    backup_enabled=os_family != "linux",
+                )
+                for n, (suffix, os_family, version, online) in enumerate(DEVICES)
+            ]
+        roles = [seed.role(partner, name, *codes, description=text) for name, text, codes in ROLES]
+        for n, member in enumerate(end_users):
+            if member.all_organizations:
+                # The roaming IT person reaches a computer in each organization, with full access.
+                seed.assign(member, *(devices[org.pk][n % len(DEVICES)] for org in orgs))
+                seed.give_roles(member, full_portal_access())
+            else:
+                seed.assign(member, *devices[member.organization_id][:3])
+                seed.give_roles(member, roles[n % 2], roles[1])
+                if n == 0:
+                    seed.give_roles(member, roles[2])
+        seed.group(partner, "Front desk", organizations=orgs[:2], managers=[support],
+                   description="Support for the first two customers.")
