@@ -36,7 +36,7 @@ class EndUserSerializer(serializers.Serializer):
     email = serializers.EmailField(source="person.email", max_length=254)
     first_name = serializers.CharField(source="person.first_name", max_length=100)
     last_name = serializers.CharField(source="person.last_name", max_length=100)
-    phone = serializers.RegexField(r"^(\+[1-9][0-9]{6,14})?$", source="person.phone", max_length=16, required=False, allow_blank=True)
+    phone = serializers.RegexField(r"^\+[1-9][0-9]{6,14}$", source="person.phone", max_length=16, required=False, allow_blank=True)
     language = serializers.ChoiceField(source="person.language", choices=settings.LANGUAGES, required=False)
     organization = serializers.PrimaryKeyRelatedField(
         queryset=Organization.objects.none(), allow_null=True, help_text="null: all organizations of the partner (EU-1)"

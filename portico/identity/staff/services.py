@@ -34,6 +34,8 @@ class StaffDetails:
 
 
 def _check_role(actor: Membership, role: str) -> None:
+    if actor.kind != MembershipKind.STAFF:
+        raise PermissionDenied
     if role not in assignable_roles(actor.staff_role):
         raise ValidationError({"staff_role": _("Choose a role beneath your own.")})
 
