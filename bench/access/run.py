@@ -148,6 +148,11 @@ def main() -> None:
                 assert response.status_code == 200, response.status_code
             return call
 
+        def connectable_policy_only():
+            return list(
+                policy.restrict(Device.objects.all(), roamer, "remote_control").order_by("name", "id")[:25]
+            )
+
         def connectable():
             return list(
                 policy.restrict(Device.objects.select_related("organization"), roamer, "remote_control").order_by("name", "id")[:25]
@@ -158,8 +163,10 @@ def main() -> None:
             measure("(a) devices API, same Admin, 25 a page", api("/api/v1/devices/?page_size=25"), "devices_device"),
             measure("(a) devices API, same Admin, 200 a page", api("/api/v1/devices/?page_size=200"), "devices_device"),
             measure("(b) devices an all-organizations end user may remote-control", connectable, "devices_device"),
-            measure(f"(c) end users of one organization (page, ?organization={one_org.pk})",
-                    page(f"/console/end-users/?organization={one_org.pk}"), "identity_membership"),
+            measure("(c) end users of one organization (page, filtered by its name)",
+                    page(f"/console/end-users/?organization={one_org.name.replace(' ', '+')}"), "identity_membership"),
+            measure("(c) end users of one organization (API, ?organization=<id>)",
+                    api(f"/api/v1/end-users/?organization={one_org.pk}"), "identity_membership"),
         ]
     print(f"{'case':<70} {'p50 ms':>7} {'p95 ms':>7} {'queries':>7} {'raw SQL ms':>10} {'p50/raw':>7}")
     for r in results:

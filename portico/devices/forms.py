@@ -7,11 +7,11 @@ from django.utils.translation import gettext_lazy as _
 
 from portico.access.catalog import OsFamily
 from portico.devices.models import Device
+from portico.tenancy.forms import organization_filter_field
 
 
 class DeviceFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
-    organization = forms.ModelChoiceField(label=_("Organization"), queryset=None, required=False, empty_label=_("All organizations"))
     os_family = forms.ChoiceField(label=_("Operating system"), required=False, choices=[("", _("All systems"))] + OsFamily.choices)
     online = forms.ChoiceField(
         label=_("State"), required=False, choices=[("", _("Online and offline")), ("1", _("Online")), ("0", _("Offline"))]
@@ -19,7 +19,8 @@ class DeviceFilterForm(forms.Form):
 
     def __init__(self, *args, organizations, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["organization"].queryset = organizations
+        self.fields["organization"] = organization_filter_field(organizations)
+        self.order_fields(["q", "organization"])
 
 
 class DeviceForm(forms.ModelForm):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,6 +17,8 @@ from portico.devices.forms import DeviceFilterForm, DeviceForm
 from portico.devices.models import Device
 from portico.identity.models import MembershipKind
 from portico.identity.views import membership_required
+from portico.web.pagination import page_of
+from portico.tenancy.forms import filter_by_organization
 from portico.tenancy.models import Organization
 
 PAGE_SIZE = 25
@@ -37,8 +38,7 @@ def filtered_devices(queryset, data: dict):
     q = (data.get("q") or "").strip()
     if q:
         queryset = queryset.filter(Q(name__icontains=q) | Q(last_user__icontains=q) | Q(ip_address__startswith=q))
-    if data.get("organization"):
-        queryset = queryset.filter(organization=data["organization"])
+    queryset = filter_by_organization(queryset, data.get("organization"))
     if data.get("os_family"):
         queryset = queryset.filter(os_family=data["os_family"])
     if data.get("online") in ("0", "1"):
@@ -52,7 +52,7 @@ def device_list(request: HttpRequest) -> HttpResponse:
     devices = policy.restrict(Device.objects.select_related("organization"), request.membership, Action.VIEW)
     if filters.is_valid():
         devices = filtered_devices(devices, filters.cleaned_data)
-    page = Paginator(devices.order_by("name", "id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(devices.order_by("name", "id"), request.GET.get("page"), PAGE_SIZE)
     can_create = policy.can_create(request.membership, Device, _organizations(request).first())
     return render(request, "devices/list.html", {"page": page, "filters": filters, "can_create": can_create})
 

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from portico.tenancy.models import Partner
+from portico.tenancy.models import Organization, Partner
 
 
 class PartnerSettingsForm(forms.ModelForm):
@@ -39,3 +39,30 @@ class GroupForm(forms.Form):
         self.fields["organizations"].queryset = organizations
         self.fields["managers"].queryset = managers
         self.fields["managers"].label_from_instance = lambda m: f"{m.person.full_name} · {m.get_staff_role_display()}"
+
+
+# Lists filter by organization with a menu; past this many organizations a menu is too long to
+# render or scroll, so the filter becomes a search by name.
+ORGANIZATION_MENU_LIMIT = 200
+
+
+def organization_filter_field(organizations) -> forms.Field:
+    if organizations.order_by()[: ORGANIZATION_MENU_LIMIT + 1].count() <= ORGANIZATION_MENU_LIMIT:
+        return forms.ModelChoiceField(
+            label=_("Organization"), queryset=organizations, required=False, empty_label=_("All organizations")
+        )
+    return forms.CharField(
+        label=_("Organization"), required=False, max_length=200,
+        widget=forms.TextInput(attrs={"placeholder": _("Organization name")}),
+    )
+
+
+def filter_by_organization(queryset, value, field: str = "organization"):
+    """Apply an organization filter: a chosen organization (or its id), or part of a name."""
+    if isinstance(value, Organization):
+        return queryset.filter(**{field: value})
+    if isinstance(value, int):
+        return queryset.filter(**{f"{field}_id": value})
+    if isinstance(value, str) and value.strip():
+        return queryset.filter(**{f"{field}__name__icontains": value.strip()})
+    return queryset

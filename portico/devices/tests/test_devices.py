@@ -137,3 +137,26 @@ def test_dev2_device_list_query_count_does_not_grow_with_rows(admin, org_a, org_
     with django_assert_max_num_queries(15):
         response = client.get("/console/devices/")
     assert response.content.decode().count("/console/devices/") >= 25
+
+
+def test_dev2_with_many_organizations_the_filter_searches_by_name(admin, partner, device_a, device_b, signed_in):
+    from portico.tenancy.forms import ORGANIZATION_MENU_LIMIT
+    from portico.tenancy.models import Organization
+
+    Organization.objects.bulk_create([Organization(partner=partner, name=f"Extra {i}") for i in range(ORGANIZATION_MENU_LIMIT)])
+    client = signed_in(admin)
+    page = client.get("/console/devices/").content.decode()
+    assert "Extra 17" not in page  # no menu of hundreds of organizations
+    filtered = client.get("/console/devices/", {"organization": "contoso"}).content.decode()
+    assert device_a.name in filtered and device_b.name not in filtered
+
+
+def test_dev2_list_pages_without_counting(admin, org_a, signed_in):
+    for i in range(30):
+        seed.device(org_a, f"PC-{i:03}")
+    client = signed_in(admin)
+    first = client.get("/console/devices/").content.decode()
+    assert "PC-000" in first and "PC-025" not in first and "page=2" in first
+    second = client.get("/console/devices/", {"page": 2}).content.decode()
+    assert "PC-025" in second and "PC-029" in second and "page=1" in second and "page=3" not in second
+    assert client.get("/console/devices/", {"page": "x' OR 1=1"}).status_code == 200

@@ -8,15 +8,15 @@ from django.utils.translation import gettext_lazy as _
 
 from portico.identity.forms import phone_validator
 from portico.identity.models import SecurityType
+from portico.tenancy.forms import organization_filter_field
 
 
 class EndUserFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), max_length=100, required=False)
-    organization = forms.ModelChoiceField(label=_("Organization"), queryset=None, required=False, empty_label=_("All organizations"))
 
     def __init__(self, *args, organizations, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["organization"].queryset = organizations
+        self.fields["organization"] = organization_filter_field(organizations)
 
 
 class EndUserForm(forms.Form):

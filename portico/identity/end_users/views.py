@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,6 +21,8 @@ from portico.identity.end_users import services
 from portico.identity.end_users.forms import AddDevicesForm, EndUserFilterForm, EndUserForm, RolesForm
 from portico.identity.models import Membership, MembershipKind
 from portico.identity.views import membership_required
+from portico.web.pagination import page_of
+from portico.tenancy.forms import filter_by_organization
 from portico.tenancy.models import Organization
 
 PAGE_SIZE = 25
@@ -45,9 +46,7 @@ def filtered_end_users(queryset, q: str, organization):
         queryset = queryset.filter(
             Q(person__email__icontains=q) | Q(person__first_name__icontains=q) | Q(person__last_name__icontains=q)
         )
-    if organization is not None:
-        queryset = queryset.filter(organization=organization)
-    return queryset
+    return filter_by_organization(queryset, organization)
 
 
 def _end_user(request: HttpRequest, pk: int) -> Membership:
@@ -81,7 +80,7 @@ def end_user_list(request: HttpRequest) -> HttpResponse:
     end_users = end_users.order_by("person__last_name", "person__first_name", "id").prefetch_related(
         Prefetch("role_assignments", queryset=RoleAssignment.objects.select_related("role"))
     )
-    page = Paginator(end_users, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(end_users, request.GET.get("page"), PAGE_SIZE)
     manageable = set(
         policy.restrict(Membership.objects.filter(pk__in=[m.pk for m in page]), actor, Action.DISABLE).values_list("pk", flat=True)
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,6 +17,7 @@ from portico.identity.models import Membership, MembershipKind
 from portico.identity.staff import services
 from portico.identity.staff.forms import StaffFilterForm, StaffForm
 from portico.identity.views import membership_required
+from portico.web.pagination import page_of
 from portico.tenancy.models import Group
 
 PAGE_SIZE = 25
@@ -58,7 +58,7 @@ def staff_list(request: HttpRequest) -> HttpResponse:
     staff = staff.order_by("person__last_name", "person__first_name", "id").prefetch_related(
         Prefetch("managed_groups", queryset=Group.objects.only("id", "name"))
     )
-    page = Paginator(staff, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_of(staff, request.GET.get("page"), PAGE_SIZE)
     manageable = set(
         policy.restrict(Membership.objects.filter(pk__in=[m.pk for m in page]), actor, Action.CHANGE).values_list("pk", flat=True)
     )
