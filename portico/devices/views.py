@@ -53,7 +53,7 @@ def device_list(request: HttpRequest) -> HttpResponse:
     if filters.is_valid():
         devices = filtered_devices(devices, filters.cleaned_data)
     page = page_of(devices.order_by("name", "id"), request.GET.get("page"), PAGE_SIZE)
-    can_create = policy.can_create(request.membership, Device, _organizations(request).first())
+    can_create = policy.can_create(request.membership, Device, _organizations(request).order_by().first())
     return render(request, "devices/list.html", {"page": page, "filters": filters, "can_create": can_create})
 
 

@@ -84,7 +84,7 @@ def end_user_list(request: HttpRequest) -> HttpResponse:
     manageable = set(
         policy.restrict(Membership.objects.filter(pk__in=[m.pk for m in page]), actor, Action.DISABLE).values_list("pk", flat=True)
     )
-    can_create = policy.can_invite(actor, MembershipKind.END_USER, organization=_organizations(request).first())
+    can_create = policy.can_invite(actor, MembershipKind.END_USER, organization=_organizations(request).order_by().first())
     return render(
         request,
         "identity/end_users/list.html",
@@ -109,7 +109,7 @@ def end_user_general(request: HttpRequest, pk: int | None = None) -> HttpRespons
             "language": person.language,
             "security_type": end_user.security_type,
         }
-    elif not policy.can_invite(actor, MembershipKind.END_USER, organization=_organizations(request).first()):
+    elif not policy.can_invite(actor, MembershipKind.END_USER, organization=_organizations(request).order_by().first()):
         raise PermissionDenied
     form = EndUserForm(request.POST or None, initial=initial, organizations=_organizations(request), editing=end_user is not None)
     if request.method == "POST" and form.is_valid():
