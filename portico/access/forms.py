@@ -26,7 +26,7 @@ class PermissionsForm(forms.Form):
 
     connections = forms.BooleanField(label=_("Connections"), required=False)
     backup_restore = forms.BooleanField(label=_("Restore files from backups"), required=False)
-    ticketing = forms.ChoiceField(label=_("Ticketing"), choices=TICKETING, required=False, widget=forms.RadioSelect)
+    ticketing = forms.ChoiceField(label=_("Ticketing"), choices=TICKETING, required=False, widget=forms.RadioSelect(attrs={"class": "form-check-input"}))
 
     def __init__(self, *args, codes: frozenset[str] | set[str] = frozenset(), **kwargs):
         initial = kwargs.pop("initial", {}) or {}

@@ -47,7 +47,7 @@ class EndUserForm(forms.Form):
 
 
 class RolesForm(forms.Form):
-    roles = forms.ModelMultipleChoiceField(label=_("Roles"), queryset=None, required=False, widget=forms.CheckboxSelectMultiple)
+    roles = forms.ModelMultipleChoiceField(label=_("Roles"), queryset=None, required=False, widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}))
 
     def __init__(self, *args, roles, **kwargs):
         super().__init__(*args, **kwargs)
@@ -55,7 +55,7 @@ class RolesForm(forms.Form):
 
 
 class AddDevicesForm(forms.Form):
-    devices = forms.ModelMultipleChoiceField(label=_("Add devices"), queryset=None, widget=forms.CheckboxSelectMultiple)
+    devices = forms.ModelMultipleChoiceField(label=_("Add devices"), queryset=None, widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}))
 
     def __init__(self, *args, devices, **kwargs):
         super().__init__(*args, **kwargs)
