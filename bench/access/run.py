@@ -162,6 +162,17 @@ def main() -> None:
                 assert response.status_code == 200, response.status_code
             return call
 
+        def devices_policy_only():
+            return list(policy.restrict(Device.objects.select_related("organization"), admin, "view").order_by("name", "id")[:26])
+
+        def end_users_policy_only():
+            return list(
+                policy.restrict(
+                    Membership.objects.filter(kind="end_user", organization=one_org).select_related("person", "organization"),
+                    admin, "view",
+                ).order_by("person__last_name", "person__first_name", "id")[:26]
+            )
+
         def connectable_policy_only():
             return list(
                 policy.restrict(Device.objects.all(), roamer, "remote_control").order_by("name", "id")[:25]
@@ -174,10 +185,12 @@ def main() -> None:
 
         results = [
             measure("(a) devices page, Admin scoped to 5,000 organizations", page("/console/devices/"), "devices_device"),
+            measure("(a) the policy's queryset alone (26 devices)", devices_policy_only, "devices_device"),
             measure("(a) devices API, same Admin, 25 a page", api("/api/v1/devices/?page_size=25"), "devices_device"),
             measure("(a) devices API, same Admin, 200 a page", api("/api/v1/devices/?page_size=200"), "devices_device"),
             measure("(b) same, the policy's queryset alone", connectable_policy_only, "devices_device"),
             measure("(b) devices an all-organizations end user may remote-control", connectable, "devices_device"),
+            measure("(c) the policy's queryset alone (26 end users)", end_users_policy_only, "identity_membership"),
             measure("(c) end users of one organization (page, filtered by its name)",
                     page(f"/console/end-users/?organization={one_org.name.replace(' ', '+')}"), "identity_membership"),
             measure("(c) end users of one organization (API, ?organization=<id>)",
