@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
 from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
-from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
 
 from portico.access import catalog, policy, services
@@ -33,9 +31,6 @@ class EndUserRoleSerializer(serializers.ModelSerializer):
         return data
 
 
-def _as_api_error(exc: ValidationError) -> ApiValidationError:
-    return ApiValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
-
 
 @extend_schema_view(list=extend_schema(summary="End-user roles: the partner's own and the built-in Full Portal Access"))
 class EndUserRoleViewSet(PolicyViewSetMixin, viewsets.ModelViewSet):
@@ -46,12 +41,7 @@ class EndUserRoleViewSet(PolicyViewSetMixin, viewsets.ModelViewSet):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            role = services.create_role(self.membership, data["name"], data.get("description", ""), set(data.get("permissions", [])))
-        except ValidationError as exc:
-            raise _as_api_error(exc) from exc
-        except PermissionDenied as exc:
-            raise ApiPermissionDenied from exc
+        role = services.create_role(self.membership, data["name"], data.get("description", ""), set(data.get("permissions", [])))
         return Response(self.get_serializer(role).data, status=status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
@@ -62,20 +52,14 @@ class EndUserRoleViewSet(PolicyViewSetMixin, viewsets.ModelViewSet):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         codes = set(data["permissions"]) if "permissions" in data else set(role.grants.values_list("code", flat=True))
-        try:
-            role = services.update_role(
-                self.membership, role, data.get("name", role.name), data.get("description", role.description), codes
-            )
-        except ValidationError as exc:
-            raise _as_api_error(exc) from exc
+        role = services.update_role(
+            self.membership, role, data.get("name", role.name), data.get("description", role.description), codes
+        )
         return Response(self.get_serializer(role).data)
 
     def destroy(self, request, *args, **kwargs):
         role = self.get_object()
-        try:
-            services.delete_role(self.membership, role)
-        except PermissionDenied as exc:
-            raise ApiPermissionDenied from exc
+        services.delete_role(self.membership, role)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

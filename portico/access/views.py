@@ -17,6 +17,7 @@ from portico.access.models import EndUserRole
 from portico.access.policy import Action
 from portico.identity.models import MembershipKind
 from portico.identity.views import membership_required
+from portico.web.forms import add_service_errors
 
 PAGE_SIZE = 25
 
@@ -61,8 +62,7 @@ def role_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                         actor, role, form.cleaned_data["name"], form.cleaned_data["description"], permissions.codes()
                     )
             except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, _("The role %(name)s is saved.") % {"name": role.name})
                 return redirect("access:role", pk=role.pk)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
 from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
-from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
 
 from portico.access import policy
@@ -35,9 +33,6 @@ class DeviceSerializer(serializers.ModelSerializer):
         # Only organizations in reach can be named; any other id is "does not exist".
         self.fields["organization"].queryset = policy.restrict(Organization.objects.all(), membership, Action.VIEW)
 
-
-def _as_api_error(exc: ValidationError) -> ApiValidationError:
-    return ApiValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
 
 
 @extend_schema_view(
@@ -82,10 +77,7 @@ class DeviceViewSet(PolicyViewSetMixin, viewsets.ModelViewSet):
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            device = services.create_device(self.membership, self._details(serializer))
-        except ValidationError as exc:
-            raise _as_api_error(exc) from exc
+        device = services.create_device(self.membership, self._details(serializer))
         return Response(self.get_serializer(device).data, status=status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
@@ -94,20 +86,12 @@ class DeviceViewSet(PolicyViewSetMixin, viewsets.ModelViewSet):
             raise ApiPermissionDenied
         serializer = self.get_serializer(device, data=request.data, partial=kwargs.get("partial", False))
         serializer.is_valid(raise_exception=True)
-        try:
-            device = services.update_device(self.membership, device, self._details(serializer, device))
-        except ValidationError as exc:
-            raise _as_api_error(exc) from exc
-        except PermissionDenied as exc:
-            raise ApiPermissionDenied from exc
+        device = services.update_device(self.membership, device, self._details(serializer, device))
         return Response(self.get_serializer(device).data)
 
     def destroy(self, request, *args, **kwargs):
         device = self.get_object()
-        try:
-            services.delete_device(self.membership, device)
-        except PermissionDenied as exc:
-            raise ApiPermissionDenied from exc
+        services.delete_device(self.membership, device)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -17,9 +17,9 @@ from portico.devices.forms import DeviceFilterForm, DeviceForm
 from portico.devices.models import Device
 from portico.identity.models import MembershipKind
 from portico.identity.views import membership_required
-from portico.web.pagination import page_of
 from portico.tenancy.forms import filter_by_organization
 from portico.tenancy.models import Organization
+from portico.web.pagination import page_of
 
 PAGE_SIZE = 25
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied, ValidationError
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
 from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
-from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
 
 from portico.access import policy
@@ -53,12 +51,7 @@ class GroupViewSet(PolicyViewSetMixin, viewsets.ModelViewSet):
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            group = services.create_group(self.membership, *self._args(serializer.validated_data))
-        except ValidationError as exc:
-            raise ApiValidationError(exc.message_dict) from exc
-        except PermissionDenied as exc:
-            raise ApiPermissionDenied from exc
+        group = services.create_group(self.membership, *self._args(serializer.validated_data))
         return Response(self.get_serializer(group).data, status=status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
@@ -67,18 +60,12 @@ class GroupViewSet(PolicyViewSetMixin, viewsets.ModelViewSet):
             raise ApiPermissionDenied
         serializer = self.get_serializer(group, data=request.data, partial=kwargs.get("partial", False))
         serializer.is_valid(raise_exception=True)
-        try:
-            group = services.update_group(self.membership, group, *self._args(serializer.validated_data, group))
-        except ValidationError as exc:
-            raise ApiValidationError(exc.message_dict) from exc
+        group = services.update_group(self.membership, group, *self._args(serializer.validated_data, group))
         return Response(self.get_serializer(Group.objects.get(pk=group.pk)).data)
 
     def destroy(self, request, *args, **kwargs):
         group = self.get_object()
-        try:
-            services.delete_group(self.membership, group)
-        except PermissionDenied as exc:
-            raise ApiPermissionDenied from exc
+        services.delete_group(self.membership, group)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -12,13 +12,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from portico.access import policy
-from portico.access.policy import Action
-from portico.access.policy import SCOPED_ROLES
+from portico.access.policy import SCOPED_ROLES, Action
 from portico.identity.models import Membership, MembershipKind
 from portico.identity.views import membership_required
 from portico.tenancy import services
 from portico.tenancy.forms import GroupForm, PartnerSettingsForm
 from portico.tenancy.models import Group, Organization
+from portico.web.forms import add_service_errors
 
 
 @membership_required(MembershipKind.STAFF)
@@ -90,8 +90,7 @@ def group_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             try:
                 group = services.create_group(actor, *args) if group is None else services.update_group(actor, group, *args)
             except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, _("The group %(name)s is saved.") % {"name": group.name})
                 return redirect("tenancy:group", pk=group.pk)

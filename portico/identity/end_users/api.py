@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
@@ -20,15 +19,11 @@ from portico.access.models import EndUserRole, Grant, RoleAssignment
 from portico.access.policy import Action
 from portico.api.viewsets import PolicyViewSetMixin, caller
 from portico.devices.models import Device
-from portico.identity import services as identity
+from portico.identity.api_actions import MembershipSwitchesMixin
 from portico.identity.end_users import services
 from portico.identity.end_users.views import end_users_in_reach, filtered_end_users
 from portico.identity.models import Membership, SecurityType
 from portico.tenancy.models import Organization
-
-
-def as_api_error(exc: ValidationError) -> ApiValidationError:
-    return ApiValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
 
 
 class EndUserSerializer(serializers.Serializer):
@@ -94,7 +89,7 @@ AccessRowSerializer = inline_serializer(
     ),
     create=extend_schema(summary="Create an end user and send the invitation (EU-1)"),
 )
-class EndUserViewSet(PolicyViewSetMixin, viewsets.GenericViewSet):
+class EndUserViewSet(MembershipSwitchesMixin, PolicyViewSetMixin, viewsets.GenericViewSet):
     base_queryset = Membership.objects.none()
     serializer_class = EndUserSerializer
 
@@ -140,14 +135,9 @@ class EndUserViewSet(PolicyViewSetMixin, viewsets.GenericViewSet):
     def create(self, request):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            with transaction.atomic():  # all of it or nothing
-                end_user = services.create_end_user(self.membership, self._details(serializer.validated_data))
-                self._set_access(end_user, serializer.validated_data)
-        except ValidationError as exc:
-            raise as_api_error(exc) from exc
-        except PermissionDenied as exc:
-            raise ApiPermissionDenied from exc
+        with transaction.atomic():  # all of it or nothing
+            end_user = services.create_end_user(self.membership, self._details(serializer.validated_data))
+            self._set_access(end_user, serializer.validated_data)
         return Response(self.get_serializer(self.get_queryset().get(pk=end_user.pk)).data, status=status.HTTP_201_CREATED)
 
     def _update(self, request, partial: bool):
@@ -172,14 +162,9 @@ class EndUserViewSet(PolicyViewSetMixin, viewsets.GenericViewSet):
         for key in ("organization", "security_type", "enabled"):
             if key in data:
                 current[key] = data[key]
-        try:
-            with transaction.atomic():
-                services.update_end_user(self.membership, end_user, self._details(current, end_user.person.email))
-                self._set_access(end_user, data)
-        except ValidationError as exc:
-            raise as_api_error(exc) from exc
-        except PermissionDenied as exc:
-            raise ApiPermissionDenied from exc
+        with transaction.atomic():
+            services.update_end_user(self.membership, end_user, self._details(current, end_user.person.email))
+            self._set_access(end_user, data)
         return Response(self.get_serializer(self.get_queryset().get(pk=end_user.pk)).data)
 
     def update(self, request, pk=None):
@@ -188,33 +173,6 @@ class EndUserViewSet(PolicyViewSetMixin, viewsets.GenericViewSet):
     def partial_update(self, request, pk=None):
         return self._update(request, partial=True)
 
-    def _set_enabled(self, enabled: bool):
-        end_user = self.get_object()
-        try:
-            identity.set_enabled(self.membership, end_user, enabled)
-        except PermissionDenied as exc:
-            raise ApiPermissionDenied from exc
-        return Response(self.get_serializer(self.get_queryset().get(pk=end_user.pk)).data)
-
-    @extend_schema(request=None, summary="Enable the end user (ID-6)")
-    @action(detail=True, methods=["post"])
-    def enable(self, request, pk=None):
-        return self._set_enabled(True)
-
-    @extend_schema(request=None, summary="Disable the end user; their sessions and tokens end (ID-6)")
-    @action(detail=True, methods=["post"])
-    def disable(self, request, pk=None):
-        return self._set_enabled(False)
-
-    @extend_schema(request=None, responses={204: None}, summary="Re-send the invitation to choose a new password (ID-7)")
-    @action(detail=True, methods=["post"], url_path="reset-password")
-    def reset_password(self, request, pk=None):
-        end_user = self.get_object()
-        try:
-            identity.reset_password(self.membership, end_user)
-        except PermissionDenied as exc:
-            raise ApiPermissionDenied from exc
-        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
         methods=["GET"], responses=DeviceIdsSerializer, summary="Devices assigned to the end user (EU-4)"
@@ -235,15 +193,10 @@ class EndUserViewSet(PolicyViewSetMixin, viewsets.GenericViewSet):
             if len(wanted) != len(wanted_ids):
                 raise ApiValidationError({"devices": ["Some devices do not exist."]})
             current = list(visible.filter(assignments__membership=end_user))
-            try:
-                services.assign_devices(self.membership, end_user, [d for d in wanted if d not in current])
-                for device in current:
-                    if device.pk not in wanted_ids:
-                        services.unassign_device(self.membership, end_user, device)
-            except ValidationError as exc:
-                raise as_api_error(exc) from exc
-            except PermissionDenied as exc:
-                raise ApiPermissionDenied from exc
+            services.assign_devices(self.membership, end_user, [d for d in wanted if d not in current])
+            for device in current:
+                if device.pk not in wanted_ids:
+                    services.unassign_device(self.membership, end_user, device)
         ids = sorted(visible.filter(assignments__membership=end_user).values_list("pk", flat=True))
         return Response({"devices": ids})
 

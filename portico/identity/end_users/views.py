@@ -21,9 +21,10 @@ from portico.identity.end_users import services
 from portico.identity.end_users.forms import AddDevicesForm, EndUserFilterForm, EndUserForm, RolesForm
 from portico.identity.models import Membership, MembershipKind
 from portico.identity.views import membership_required
-from portico.web.pagination import page_of
 from portico.tenancy.forms import filter_by_organization
 from portico.tenancy.models import Organization
+from portico.web.forms import add_service_errors
+from portico.web.pagination import page_of
 
 PAGE_SIZE = 25
 
@@ -132,19 +133,12 @@ def end_user_general(request: HttpRequest, pk: int | None = None) -> HttpRespons
                 services.update_end_user(actor, end_user, details)
                 messages.success(request, _("Saved."))
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             return redirect("end_users:edit", pk=end_user.pk)
     context = _tab_context(request, end_user, "general") if end_user else {"tab": "general", "can_change": True}
     return render(request, "identity/end_users/general.html", {**context, "form": form})
 
-
-def _add_errors(form, exc: ValidationError) -> None:
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc)
-        return
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 @membership_required(MembershipKind.STAFF)
@@ -156,7 +150,7 @@ def end_user_roles(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.set_roles(request.membership, end_user, list(form.cleaned_data["roles"]))
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Roles saved."))
             return redirect("end_users:roles", pk=pk)
@@ -210,7 +204,7 @@ def end_user_devices(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.assign_devices(request.membership, end_user, list(form.cleaned_data["devices"]))
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, _("Devices assigned."))
             return redirect("end_users:devices", pk=pk)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
@@ -15,14 +13,10 @@ from portico.access import policy
 from portico.access.policy import Action
 from portico.access.roles import StaffRole
 from portico.api.viewsets import PolicyViewSetMixin
-from portico.identity import services as identity
+from portico.identity.api_actions import MembershipSwitchesMixin
 from portico.identity.models import Membership
 from portico.identity.staff import services
 from portico.identity.staff.views import filtered_staff, staff_in_reach
-
-
-def as_api_error(exc: ValidationError) -> ApiValidationError:
-    return ApiValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages})
 
 
 class StaffUserSerializer(serializers.Serializer):
@@ -47,7 +41,7 @@ class SsoSerializer(serializers.Serializer):
     ),
     create=extend_schema(summary="Create a staff user and send the invitation (PU-3)"),
 )
-class StaffUserViewSet(PolicyViewSetMixin, viewsets.GenericViewSet):
+class StaffUserViewSet(MembershipSwitchesMixin, PolicyViewSetMixin, viewsets.GenericViewSet):
     base_queryset = Membership.objects.none()
     serializer_class = StaffUserSerializer
 
@@ -80,12 +74,7 @@ class StaffUserViewSet(PolicyViewSetMixin, viewsets.GenericViewSet):
             email=data["person"]["email"], staff_role=data["staff_role"], password=data.get("password", ""),
             language=self.membership.partner.default_language,
         )
-        try:
-            member = services.create_staff_user(self.membership, details)
-        except ValidationError as exc:
-            raise as_api_error(exc) from exc
-        except PermissionDenied as exc:
-            raise ApiPermissionDenied from exc
+        member = services.create_staff_user(self.membership, details)
         return Response(self.get_serializer(member).data, status=status.HTTP_201_CREATED)
 
     def _update(self, request, partial: bool):
@@ -102,12 +91,7 @@ class StaffUserViewSet(PolicyViewSetMixin, viewsets.GenericViewSet):
             email=person.get("email", member.person.email),
             staff_role=data.get("staff_role", member.staff_role),
         )
-        try:
-            member = services.update_staff_user(self.membership, member, details)
-        except ValidationError as exc:
-            raise as_api_error(exc) from exc
-        except PermissionDenied as exc:
-            raise ApiPermissionDenied from exc
+        member = services.update_staff_user(self.membership, member, details)
         return Response(self.get_serializer(member).data)
 
     def update(self, request, pk=None):
@@ -118,38 +102,9 @@ class StaffUserViewSet(PolicyViewSetMixin, viewsets.GenericViewSet):
 
     def destroy(self, request, pk=None):
         member = self.get_object()
-        try:
-            services.delete_staff_user(self.membership, member)
-        except PermissionDenied as exc:
-            raise ApiPermissionDenied from exc
+        services.delete_staff_user(self.membership, member)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    def _set_enabled(self, enabled: bool):
-        member = self._changeable()
-        try:
-            identity.set_enabled(self.membership, member, enabled)
-        except PermissionDenied as exc:
-            raise ApiPermissionDenied from exc
-        member.refresh_from_db()
-        return Response(self.get_serializer(member).data)
-
-    @extend_schema(request=None, summary="Enable the staff user (ID-6)")
-    @action(detail=True, methods=["post"])
-    def enable(self, request, pk=None):
-        return self._set_enabled(True)
-
-    @extend_schema(request=None, summary="Disable the staff user; their sessions and tokens end (ID-6)")
-    @action(detail=True, methods=["post"])
-    def disable(self, request, pk=None):
-        return self._set_enabled(False)
-
-    @extend_schema(request=None, responses={204: None}, summary="Re-send the invitation to choose a new password (ID-7)")
-    @action(detail=True, methods=["post"], url_path="reset-password")
-    def reset_password(self, request, pk=None):
-        member = self._changeable()
-        with transaction.atomic():
-            identity.reset_password(self.membership, member)
-        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
         request=SsoSerializer,
@@ -160,10 +115,7 @@ class StaffUserViewSet(PolicyViewSetMixin, viewsets.GenericViewSet):
         member = self._changeable()
         body = SsoSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            member = services.set_sso(self.membership, member, body.validated_data["enabled"])
-        except ValidationError as exc:
-            raise as_api_error(exc) from exc
+        member = services.set_sso(self.membership, member, body.validated_data["enabled"])
         return Response(self.get_serializer(member).data)
 
 

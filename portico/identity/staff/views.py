@@ -17,8 +17,9 @@ from portico.identity.models import Membership, MembershipKind
 from portico.identity.staff import services
 from portico.identity.staff.forms import StaffFilterForm, StaffForm
 from portico.identity.views import membership_required
-from portico.web.pagination import page_of
 from portico.tenancy.models import Group
+from portico.web.forms import add_service_errors
+from portico.web.pagination import page_of
 
 PAGE_SIZE = 25
 
@@ -39,13 +40,6 @@ def filtered_staff(queryset, q: str, role: str):
         queryset = queryset.filter(staff_role=role)
     return queryset
 
-
-def _add_errors(form, exc: ValidationError) -> None:
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc)
-        return
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 @membership_required(MembershipKind.STAFF)
@@ -103,7 +97,7 @@ def staff_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                     services.update_staff_user(actor, member, details)
                     messages.success(request, _("Saved."))
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 return redirect("staff:edit", pk=member.pk)
     return render(
