@@ -39,7 +39,7 @@ from portico import seed  # noqa: E402
 from portico.access import catalog, policy  # noqa: E402
 from portico.devices.models import Device, DeviceAssignment  # noqa: E402
 from portico.identity.models import Membership, Person  # noqa: E402
-from portico.tenancy.models import Group, Organization, Partner  # noqa: E402
+from portico.tenancy.models import Organization, Partner  # noqa: E402
 from tests.support import PASSWORD, sign_in  # noqa: E402
 
 ORGS, DEVICES, END_USERS, GROUPS = 10_000, 100_000, 200_000, 50
@@ -196,7 +196,7 @@ def main() -> None:
             measure("(c) end users of one organization (API, ?organization=<id>)",
                     api(f"/api/v1/end-users/?organization={one_org.pk}"), "identity_membership"),
         ]
-    print(f"| case | p50 ms | p95 ms | queries | main query raw ms | its EXPLAIN ms | p50 / raw |")
+    print("| case | p50 ms | p95 ms | queries | main query raw ms | its EXPLAIN ms | p50 / raw |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for r in results:
         print(

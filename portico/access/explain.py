@@ -38,7 +38,7 @@ class Explanation:
         return next((r for r in self.reasons if not r.grants), None)
 
 
-def explain(actor: "Membership | None", action: str, obj: models.Model) -> Explanation:
+def explain(actor: Membership | None, action: str, obj: models.Model) -> Explanation:
     if actor is None or actor.pk is None:
         return Explanation(False, [Reason("denied", _("Nobody is signed in."), False)])
     if not actor.enabled:
@@ -53,7 +53,7 @@ def explain(actor: "Membership | None", action: str, obj: models.Model) -> Expla
     return Explanation(False, [Reason("denied", _("Nothing grants this."), False)])
 
 
-def _sources(actor: "Membership", code: str) -> list[Reason]:
+def _sources(actor: Membership, code: str) -> list[Reason]:
     """The roles and direct grants of `actor` that hold permission `code`."""
     from portico.access.models import EndUserRole, Grant
 
@@ -69,7 +69,7 @@ def _sources(actor: "Membership", code: str) -> list[Reason]:
     return reasons
 
 
-def _explain_end_user_device(actor: "Membership", action: str, device) -> Explanation:
+def _explain_end_user_device(actor: Membership, action: str, device) -> Explanation:
     reasons: list[Reason] = []
 
     def deny(text: str) -> Explanation:
@@ -119,7 +119,7 @@ def _explain_end_user_device(actor: "Membership", action: str, device) -> Explan
     return Explanation(True, reasons)
 
 
-def _explain_staff(actor: "Membership", action: str, obj: models.Model) -> Explanation:
+def _explain_staff(actor: Membership, action: str, obj: models.Model) -> Explanation:
     allowed = policy.can(actor, action, obj)
     reasons = [Reason("staff_role", _("Staff role: %(role)s.") % {"role": actor.get_staff_role_display()}, allowed)]
     partner_id = getattr(obj, "partner_id", None)

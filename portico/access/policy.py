@@ -48,18 +48,18 @@ MEMBERSHIP_ACTIONS = {Action.VIEW, Action.CHANGE, Action.DISABLE, Action.RESET_P
 OBJECT_ACTIONS = {Action.VIEW, Action.CHANGE, Action.DELETE}
 
 
-def _is_staff(actor: "Membership") -> bool:
+def _is_staff(actor: Membership) -> bool:
     return actor.kind == "staff"
 
 
-def _is_end_user(actor: "Membership") -> bool:
+def _is_end_user(actor: Membership) -> bool:
     return actor.kind == "end_user"
 
 
 # GRP-3: the organizations a staff user sees.
 
 
-def group_scope(actor: "Membership") -> models.QuerySet | None:
+def group_scope(actor: Membership) -> models.QuerySet | None:
     """The organization ids an Admin or Support user is limited to, or None for all of the partner.
 
     Managing at least one group limits them to the union of their groups' scopes, unless one of
@@ -81,7 +81,7 @@ def group_scope(actor: "Membership") -> models.QuerySet | None:
     ).values("organization_id")
 
 
-def _in_scope(actor: "Membership", field: str) -> Q:
+def _in_scope(actor: Membership, field: str) -> Q:
     """GRP-3 as one SQL condition, so no query runs before the list's own (the rule of `group_scope`)."""
     from portico.tenancy.models import Group
 
@@ -94,7 +94,7 @@ def _in_scope(actor: "Membership", field: str) -> Q:
     return Q(~Exists(managed)) | Q(Exists(managed.filter(organizations__isnull=True))) | Q(**{f"{field}__in": scope})
 
 
-def manages_groups(actor: "Membership") -> bool:
+def manages_groups(actor: Membership) -> bool:
     """ORG-7 needs group management: an Admin or Support user without groups may not log in as client."""
     return actor.managed_groups.filter(partner_id=actor.partner_id).exists()
 
@@ -102,7 +102,7 @@ def manages_groups(actor: "Membership") -> bool:
 # End-user permissions (PERM-5): the union of roles and direct grants, read fresh on each call.
 
 
-def effective_permissions(member: "Membership") -> frozenset[str]:
+def effective_permissions(member: Membership) -> frozenset[str]:
     from portico.access.models import EndUserRole, Grant
 
     if not _is_end_user(member) or member.pk is None:
@@ -116,7 +116,7 @@ def effective_permissions(member: "Membership") -> frozenset[str]:
     return frozenset(codes) & catalog.ALL_CODES
 
 
-def _end_user_organizations(member: "Membership", field: str) -> Q:
+def _end_user_organizations(member: Membership, field: str) -> Q:
     """EU-1: exactly one organization, or all organizations of the partner."""
     if member.all_organizations:
         return Q()
@@ -128,7 +128,7 @@ def _end_user_organizations(member: "Membership", field: str) -> Q:
 # Rules, one per model.
 
 
-def _membership_rule(actor: "Membership", action: str) -> Q:
+def _membership_rule(actor: Membership, action: str) -> Q:
     if action not in MEMBERSHIP_ACTIONS:
         return NOTHING
     if not _is_staff(actor):
@@ -147,7 +147,7 @@ def _membership_rule(actor: "Membership", action: str) -> Q:
     return same_partner & (staff_targets | people)
 
 
-def _partner_rule(actor: "Membership", action: str) -> Q:
+def _partner_rule(actor: Membership, action: str) -> Q:
     if not _is_staff(actor):
         return NOTHING
     if action == Action.VIEW or (action == Action.CHANGE and actor.staff_role in SETTINGS_MANAGERS):
@@ -155,7 +155,7 @@ def _partner_rule(actor: "Membership", action: str) -> Q:
     return NOTHING
 
 
-def _organization_rule(actor: "Membership", action: str) -> Q:
+def _organization_rule(actor: Membership, action: str) -> Q:
     if action not in OBJECT_ACTIONS:
         return NOTHING
     same_partner = Q(partner_id=actor.partner_id)
@@ -170,7 +170,7 @@ def _organization_rule(actor: "Membership", action: str) -> Q:
     return same_partner & Q(pk=actor.organization_id)
 
 
-def _device_rule(actor: "Membership", action: str) -> Q:
+def _device_rule(actor: Membership, action: str) -> Q:
     from portico.devices.models import DeviceAssignment
 
     same_partner = Q(partner_id=actor.partner_id)
@@ -199,7 +199,7 @@ def _device_rule(actor: "Membership", action: str) -> Q:
     return rule
 
 
-def _group_rule(actor: "Membership", action: str) -> Q:
+def _group_rule(actor: Membership, action: str) -> Q:
     if not _is_staff(actor) or action not in OBJECT_ACTIONS:
         return NOTHING
     if action != Action.VIEW and actor.staff_role not in SETTINGS_MANAGERS:
@@ -207,7 +207,7 @@ def _group_rule(actor: "Membership", action: str) -> Q:
     return Q(partner_id=actor.partner_id)
 
 
-def _end_user_role_rule(actor: "Membership", action: str) -> Q:
+def _end_user_role_rule(actor: Membership, action: str) -> Q:
     if not _is_staff(actor) or action not in OBJECT_ACTIONS or actor.staff_role not in PEOPLE_MANAGERS:
         return NOTHING
     if action == Action.VIEW:
@@ -217,7 +217,7 @@ def _end_user_role_rule(actor: "Membership", action: str) -> Q:
     return Q(partner_id=actor.partner_id)  # the built-in role never changes
 
 
-_RULES: dict[str, Callable[["Membership", str], Q]] = {
+_RULES: dict[str, Callable[[Membership, str], Q]] = {
     "identity.membership": _membership_rule,
     "tenancy.partner": _partner_rule,
     "tenancy.organization": _organization_rule,
@@ -227,15 +227,15 @@ _RULES: dict[str, Callable[["Membership", str], Q]] = {
 }
 
 
-def _rule_for(model: type[models.Model]) -> Callable[["Membership", str], Q]:
+def _rule_for(model: type[models.Model]) -> Callable[[Membership, str], Q]:
     return _RULES.get(model._meta.label_lower, lambda actor, action: NOTHING)
 
 
-def _usable(actor: "Membership | None") -> bool:
+def _usable(actor: Membership | None) -> bool:
     return actor is not None and actor.pk is not None and actor.enabled
 
 
-def restrict(queryset: models.QuerySet[M], actor: "Membership | None", action: str) -> models.QuerySet[M]:
+def restrict(queryset: models.QuerySet[M], actor: Membership | None, action: str) -> models.QuerySet[M]:
     """Only the objects of `queryset` that `actor` may do `action` on, as one SQL filter."""
     if not _usable(actor):
         return queryset.none()
@@ -243,7 +243,7 @@ def restrict(queryset: models.QuerySet[M], actor: "Membership | None", action: s
     return queryset.filter(_rule_for(queryset.model)(actor, action))
 
 
-def can(actor: "Membership | None", action: str, obj: models.Model) -> bool:
+def can(actor: Membership | None, action: str, obj: models.Model) -> bool:
     if not _usable(actor) or obj.pk is None:
         return False
     return restrict(type(obj)._default_manager.filter(pk=obj.pk), actor, action).exists()
@@ -252,7 +252,7 @@ def can(actor: "Membership | None", action: str, obj: models.Model) -> bool:
 # Creating things: the object does not exist yet, so the question is about its shape.
 
 
-def can_invite(actor: "Membership | None", kind: str, staff_role: str = "", organization=None) -> bool:
+def can_invite(actor: Membership | None, kind: str, staff_role: str = "", organization=None) -> bool:
     """May `actor` create a membership of this shape? (ID-1, PU-2, GRP-3)"""
     if not _usable(actor) or not _is_staff(actor):
         return False
@@ -269,7 +269,7 @@ def can_invite(actor: "Membership | None", kind: str, staff_role: str = "", orga
     return restrict(Organization.objects.filter(pk=organization.pk), actor, Action.VIEW).exists()
 
 
-def can_create(actor: "Membership | None", model: type[models.Model], organization=None) -> bool:
+def can_create(actor: Membership | None, model: type[models.Model], organization=None) -> bool:
     """May `actor` create an object of `model` (in `organization`, for organization-owned ones)?"""
     if not _usable(actor) or not _is_staff(actor):
         return False
@@ -289,11 +289,11 @@ def can_create(actor: "Membership | None", model: type[models.Model], organizati
     return False
 
 
-def invitable_staff_roles(actor: "Membership") -> list[str]:
+def invitable_staff_roles(actor: Membership) -> list[str]:
     return assignable_roles(actor.staff_role) if actor.staff_role else []
 
 
-def can_assign_device(actor: "Membership | None", end_user: "Membership", device) -> bool:
+def can_assign_device(actor: Membership | None, end_user: Membership, device) -> bool:
     """EU-4: the technician may change the end user and see the device, and the device lies in
     the end user's organization access."""
     if end_user.kind != "end_user" or device.partner_id != end_user.partner_id:

@@ -14,8 +14,8 @@ if TYPE_CHECKING:
 class RequestContext:
     request_id: str = ""
     ip: str | None = None
-    actor: "Membership | None" = None
-    impersonator: "Membership | None" = None
+    actor: Membership | None = None
+    impersonator: Membership | None = None
 
 
 _current: contextvars.ContextVar[RequestContext] = contextvars.ContextVar(
@@ -35,5 +35,5 @@ def reset_context(token: contextvars.Token) -> None:
     _current.reset(token)
 
 
-def set_actor(actor: "Membership | None", impersonator: "Membership | None" = None) -> None:
+def set_actor(actor: Membership | None, impersonator: Membership | None = None) -> None:
     _current.set(replace(_current.get(), actor=actor, impersonator=impersonator))

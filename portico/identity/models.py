@@ -20,7 +20,7 @@ from portico.tenancy.models import Organization, Partner
 class PersonManager(BaseUserManager["Person"]):
     use_in_migrations = True
 
-    def create_user(self, email: str, password: str | None = None, **fields) -> "Person":
+    def create_user(self, email: str, password: str | None = None, **fields) -> Person:
         person = self.model(email=self.normalize_email(email).lower(), **fields)
         if password:
             person.set_password(password)
@@ -29,7 +29,7 @@ class PersonManager(BaseUserManager["Person"]):
         person.save(using=self._db)
         return person
 
-    def create_superuser(self, email: str, password: str | None = None, **fields) -> "Person":
+    def create_superuser(self, email: str, password: str | None = None, **fields) -> Person:
         fields.setdefault("is_platform_operator", True)
         return self.create_user(email, password, **fields)
 
@@ -172,7 +172,7 @@ def _hash_token(token: str) -> str:
 
 
 class InvitationQuerySet(models.QuerySet["Invitation"]):
-    def usable(self) -> "InvitationQuerySet":
+    def usable(self) -> InvitationQuerySet:
         return self.filter(used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now())
 
 
@@ -198,7 +198,7 @@ class Invitation(models.Model):
     objects = InvitationQuerySet.as_manager()
 
     @classmethod
-    def issue(cls, membership: Membership, sent_by: Membership | None, purpose: str) -> tuple["Invitation", str]:
+    def issue(cls, membership: Membership, sent_by: Membership | None, purpose: str) -> tuple[Invitation, str]:
         """A new link for the membership; any earlier link of it stops working."""
         cls.objects.filter(membership=membership).usable().update(revoked_at=timezone.now())
         token = secrets.token_urlsafe(32)
@@ -214,7 +214,7 @@ class Invitation(models.Model):
         return invitation, token
 
     @classmethod
-    def find_usable(cls, token: str) -> "Invitation | None":
+    def find_usable(cls, token: str) -> Invitation | None:
         if not token or len(token) > 128:
             return None
         return (
