@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from portico import seed
-from tests.view_checks import ViewCase, check_outside_scope, check_with_permission, check_without_permission
+from tests.view_checks import ALLOWED, NOT_FOUND, ViewCase, statuses
 
 pytestmark = pytest.mark.django_db
 
@@ -38,14 +38,14 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_with_permission_the_page_and_endpoint_answer(request, case):
-    check_with_permission(request, case)
+    assert statuses(request, case, case.allowed) == ALLOWED
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_without_permission_they_answer_404(request, case):
-    check_without_permission(request, case)
+    assert statuses(request, case, case.denied) == NOT_FOUND
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_outside_scope_they_answer_404(request, case):
-    check_outside_scope(request, case)
+    assert statuses(request, case, case.out_of_scope) == NOT_FOUND

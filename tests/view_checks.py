@@ -2,7 +2,8 @@
 tests — without permission → 404, with permission → 200, outside the scope → 404 (DESIGN
 mechanism 2: out of reach is a 404, never a 403).
 
-A test module describes each model once with a `ViewCase` and parametrizes `check_*` over them.
+A test module describes each model once with a `ViewCase` and asserts `statuses(...)` for the
+three people it names: `ALLOWED`, `NOT_FOUND`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,12 @@ class ViewCase:
         return self.name
 
 
-def _status(request, case: ViewCase, who: str) -> tuple[int, int]:
+ALLOWED = (200, 200)
+NOT_FOUND = (404, 404)
+
+
+def statuses(request, case: ViewCase, who: str) -> tuple[int, int]:
+    """(page status, API status) of `case`'s object for the membership fixture named `who`."""
     obj = case.make(request)
     member = request.getfixturevalue(who)
     client = request.getfixturevalue("client")
@@ -36,14 +42,3 @@ def _status(request, case: ViewCase, who: str) -> tuple[int, int]:
     endpoint = api_client(member).get(case.endpoint.format(pk=obj.pk)).status_code
     return page, endpoint
 
-
-def check_with_permission(request, case: ViewCase) -> None:
-    assert _status(request, case, case.allowed) == (200, 200)
-
-
-def check_without_permission(request, case: ViewCase) -> None:
-    assert _status(request, case, case.denied) == (404, 404)
-
-
-def check_outside_scope(request, case: ViewCase) -> None:
-    assert _status(request, case, case.out_of_scope) == (404, 404)
