@@ -80,6 +80,8 @@ def device_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     device = _visible(request, pk) if pk is not None else None
     if device is not None and not policy.can(request.membership, Action.CHANGE, device):
         raise PermissionDenied
+    if device is None and not policy.can_create(request.membership, Device, _organizations(request).order_by().first()):
+        raise PermissionDenied
     form = DeviceForm(request.POST or None, instance=device, organizations=_organizations(request))
     if request.method == "POST" and form.is_valid():
         details = services.DeviceDetails(**{name: form.cleaned_data[name] for name in form.Meta.fields})

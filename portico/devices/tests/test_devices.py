@@ -63,7 +63,7 @@ def test_dev2_create_edit_delete_are_audited(admin, org_a, org_b, signed_in):
     assert actions == ["device.created", "device.changed", "device.deleted"]
 
 
-def test_dev2_a_device_cannot_be_created_in_another_partners_organization(admin, foreign_org, signed_in):
+def test_dev2_a_device_cannot_be_created_in_another_partners_organization(admin, org_a, foreign_org, signed_in):
     client = signed_in(admin)
     response = client.post("/console/devices/new/", {"organization": foreign_org.pk, "name": "X", "os_family": "linux"})
     assert response.status_code == 200 and b"is-invalid" in response.content
@@ -160,3 +160,7 @@ def test_dev2_list_pages_without_counting(admin, org_a, signed_in):
     second = client.get("/console/devices/", {"page": 2}).content.decode()
     assert "PC-025" in second and "PC-029" in second and "page=1" in second and "page=3" not in second
     assert client.get("/console/devices/", {"page": "x' OR 1=1"}).status_code == 200
+
+
+def test_dev2_finance_cannot_open_the_new_device_form(finance, org_a, signed_in):
+    assert signed_in(finance).get("/console/devices/new/").status_code == 403

@@ -68,7 +68,10 @@ def staff_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     actor = request.membership
     member = get_object_or_404(staff_in_reach(actor), pk=pk) if pk is not None else None
     roles = policy.invitable_staff_roles(actor)
-    can_change = policy.can(actor, Action.CHANGE, member) and member.pk != actor.pk if member else bool(roles)
+    if member is None:
+        can_change = bool(roles)
+    else:
+        can_change = member.pk != actor.pk and policy.can(actor, Action.CHANGE, member)
     if member is None and not can_change:
         raise PermissionDenied
     initial = {}
