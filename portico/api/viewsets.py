@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.shortcuts import get_object_or_404
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 
 from portico.access import policy
@@ -46,3 +47,16 @@ def caller(serializer_context: dict):
     """The membership a serializer works for; None while the OpenAPI schema is generated."""
     request = serializer_context.get("request")
     return getattr(getattr(request, "_request", None), "membership", None)
+
+
+MAX_ID = 2**63 - 1
+
+
+def id_param(params, name: str) -> int | None:
+    """An id from the query string: None when absent, a field error when it cannot be an id."""
+    value = params.get(name, "")
+    if value == "":
+        return None
+    if not value.isascii() or not value.isdigit() or int(value) > MAX_ID:
+        raise ValidationError({name: ["Enter a valid id."]})
+    return int(value)

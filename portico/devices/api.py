@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from portico.access import policy
 from portico.access.policy import Action
-from portico.api.viewsets import PolicyViewSetMixin, caller
+from portico.api.viewsets import PolicyViewSetMixin, caller, id_param
 from portico.devices import services
 from portico.devices.models import Device
 from portico.devices.views import filtered_devices
@@ -56,12 +56,11 @@ class DeviceViewSet(PolicyViewSetMixin, viewsets.ModelViewSet):
             return queryset
         params = self.request.query_params
         online = {"true": "1", "false": "0", "1": "1", "0": "0"}.get(params.get("online", "").lower(), "")
-        organization = params.get("organization", "")
         return filtered_devices(
             queryset,
             {
                 "q": params.get("search", "")[:200],
-                "organization": int(organization) if organization.isdigit() else None,
+                "organization": id_param(params, "organization"),
                 "os_family": params.get("os_family", "")[:16],
                 "online": online,
             },

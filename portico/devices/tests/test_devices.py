@@ -164,3 +164,9 @@ def test_dev2_list_pages_without_counting(admin, org_a, signed_in):
 
 def test_dev2_finance_cannot_open_the_new_device_form(finance, org_a, signed_in):
     assert signed_in(finance).get("/console/devices/new/").status_code == 403
+
+
+@pytest.mark.parametrize("value", ["21071978922704855040", "abc", "١٢", "-1"])
+def test_dev2_api_organization_filter_that_cannot_be_an_id_is_a_field_error(admin, value):
+    response = api_client(admin).get("/api/v1/devices/", {"organization": value})
+    assert response.status_code == 400 and "organization" in response.json()

@@ -17,7 +17,7 @@ from portico.access.catalog import DeviceAction
 from portico.access.explain import explain
 from portico.access.models import EndUserRole, Grant, RoleAssignment
 from portico.access.policy import Action
-from portico.api.viewsets import PolicyViewSetMixin, caller
+from portico.api.viewsets import PolicyViewSetMixin, caller, id_param
 from portico.devices.models import Device
 from portico.identity.api_actions import MembershipSwitchesMixin
 from portico.identity.end_users import services
@@ -100,10 +100,7 @@ class EndUserViewSet(MembershipSwitchesMixin, PolicyViewSetMixin, viewsets.Gener
         )
         if self.action == "list":
             params = self.request.query_params
-            organization = params.get("organization", "")
-            queryset = filtered_end_users(
-                queryset, params.get("search", "")[:100], int(organization) if organization.isdigit() else None
-            )
+            queryset = filtered_end_users(queryset, params.get("search", "")[:100], id_param(params, "organization"))
         return queryset
 
     def list(self, request):
@@ -201,7 +198,7 @@ class EndUserViewSet(MembershipSwitchesMixin, PolicyViewSetMixin, viewsets.Gener
         return Response({"devices": ids})
 
     @extend_schema(responses=AccessRowSerializer, summary="Why the end user may or may not use each assigned device")
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def access(self, request, pk=None):
         end_user = self.get_object()
         devices = policy.restrict(Device.objects.select_related("organization"), self.membership, Action.VIEW).filter(
