@@ -293,12 +293,15 @@ def invitable_staff_roles(actor: Membership) -> list[str]:
     return assignable_roles(actor.staff_role) if actor.staff_role else []
 
 
-def can_assign_device(actor: Membership | None, end_user: Membership, device) -> bool:
-    """EU-4: the technician may change the end user and see the device, and the device lies in
-    the end user's organization access."""
-    if end_user.kind != "end_user" or device.partner_id != end_user.partner_id:
-        return False
-    if not end_user.all_organizations and device.organization_id != end_user.organization_id:
-        return False
-    return can(actor, Action.CHANGE, end_user) and can(actor, Action.VIEW, device)
+def assignable_devices(actor: "Membership | None", end_user: "Membership", devices: models.QuerySet[M]) -> models.QuerySet[M]:
+    """EU-4: of `devices`, those `actor` may give `end_user`: devices the technician sees, of the
+    end user's partner, within the end user's organization access — and only if the technician
+    may change the end user at all."""
+    if end_user.kind != "end_user" or not can(actor, Action.CHANGE, end_user):
+        return devices.none()
+    reachable = restrict(devices, actor, Action.VIEW).filter(partner_id=end_user.partner_id)
+    return reachable.filter(_end_user_organizations(end_user, "organization_id"))
 
+
+def can_assign_device(actor: "Membership | None", end_user: "Membership", device) -> bool:
+    return assignable_devices(actor, end_user, type(device)._default_manager.filter(pk=device.pk)).exists()

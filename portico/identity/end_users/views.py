@@ -176,11 +176,7 @@ def end_user_permissions(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _assignable(request: HttpRequest, end_user: Membership):
     """EU-4: devices in the technician's reach and within the user's organization access."""
-    devices = policy.restrict(Device.objects.select_related("organization"), request.membership, Action.VIEW).filter(
-        partner_id=end_user.partner_id
-    )
-    if not end_user.all_organizations:
-        devices = devices.filter(organization_id=end_user.organization_id)
+    devices = policy.assignable_devices(request.membership, end_user, Device.objects.select_related("organization"))
     return devices.exclude(assignments__membership=end_user).order_by("name", "id")
 
 
