@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
 
@@ -58,5 +59,5 @@ def id_param(params, name: str) -> int | None:
     if value == "":
         return None
     if not value.isascii() or not value.isdigit() or int(value) > MAX_ID:
-        raise ValidationError({name: ["Enter a valid id."]})
+        raise ValidationError({name: [_("Enter a valid id.")]})
     return int(value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Prefetch
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
@@ -145,7 +146,7 @@ class EndUserViewSet(MembershipSwitchesMixin, PolicyViewSetMixin, viewsets.Gener
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         if data.get("person", {}).get("email", end_user.person.email).lower() != end_user.person.email:
-            raise ApiValidationError({"email": ["The email address is the person's sign-in and is not changed here."]})
+            raise ApiValidationError({"email": [_("The email address is the person's sign-in and is not changed here.")]})
         current = {
             "person": {
                 "first_name": end_user.person.first_name, "last_name": end_user.person.last_name,
@@ -188,7 +189,7 @@ class EndUserViewSet(MembershipSwitchesMixin, PolicyViewSetMixin, viewsets.Gener
             wanted_ids = set(body.validated_data["devices"])
             wanted = list(visible.filter(pk__in=wanted_ids))
             if len(wanted) != len(wanted_ids):
-                raise ApiValidationError({"devices": ["Some devices do not exist."]})
+                raise ApiValidationError({"devices": [_("Some devices do not exist.")]})
             current = list(visible.filter(assignments__membership=end_user))
             services.assign_devices(self.membership, end_user, [d for d in wanted if d not in current])
             for device in current:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
@@ -84,7 +85,7 @@ class StaffUserViewSet(MembershipSwitchesMixin, PolicyViewSetMixin, viewsets.Gen
         data = serializer.validated_data
         person = data.get("person", {})
         if "password" in data:
-            raise ApiValidationError({"password": ["A staff user's password is changed by them, or through reset password."]})
+            raise ApiValidationError({"password": [_("A staff user's password is changed by them, or through reset password.")]})
         details = services.StaffDetails(
             first_name=person.get("first_name", member.person.first_name),
             last_name=person.get("last_name", member.person.last_name),
