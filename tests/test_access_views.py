@@ -49,3 +49,19 @@ def test_without_permission_they_answer_404(request, case):
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_outside_scope_they_answer_404(request, case):
     assert statuses(request, case, case.out_of_scope) == NOT_FOUND
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/devices/", "/api/v1/end-users/", "/api/v1/staff-users/", "/api/v1/groups/", "/api/v1/end-user-roles/"],
+)
+def test_null_characters_in_a_query_are_a_field_error(owner, path):
+    from tests.support import api_client
+
+    response = api_client(owner).get(path, {"search": "a\x00b", "os_family": "\x00"})
+    assert response.status_code == 400 and "search" in response.json()
+
+
+@pytest.mark.parametrize("path", ["/console/end-user-roles/", "/console/groups/", "/console/devices/", "/console/end-users/", "/console/staff/"])
+def test_null_characters_in_a_console_search_are_harmless(owner, signed_in, path):
+    assert signed_in(owner).get(path, {"q": "a\x00b"}).status_code == 200

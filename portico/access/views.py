@@ -29,7 +29,7 @@ def _visible_roles(request: HttpRequest):
 @membership_required(MembershipKind.STAFF)
 def role_list(request: HttpRequest) -> HttpResponse:
     roles = _visible_roles(request).annotate(holders=Count("assignments")).order_by("-full_access", "name", "id")
-    q = request.GET.get("q", "")[:100].strip()
+    q = request.GET.get("q", "")[:100].replace("\x00", "").strip()
     if q:
         roles = roles.filter(name__icontains=q)
     page = Paginator(roles, PAGE_SIZE).get_page(request.GET.get("page"))

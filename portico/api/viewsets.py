@@ -35,6 +35,13 @@ class PolicyViewSetMixin:
     def membership(self):
         return self.request._request.membership  # type: ignore[attr-defined]
 
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
+        # The database cannot compare text holding NUL characters; say so instead of failing.
+        bad = {name: [_("Null characters are not allowed.")] for name, values in request.query_params.lists() if any("\x00" in v for v in values)}
+        if bad:
+            raise ValidationError(bad)
+
     def get_queryset(self):
         return policy.restrict(self.base_queryset.all(), self.membership, Action.VIEW)
 

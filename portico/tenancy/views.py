@@ -49,7 +49,7 @@ def groups_in_reach(actor: Membership):
 @membership_required(MembershipKind.STAFF)
 def group_list(request: HttpRequest) -> HttpResponse:
     groups = groups_in_reach(request.membership).order_by("name", "id")
-    q = request.GET.get("q", "")[:100].strip()
+    q = request.GET.get("q", "")[:100].replace("\x00", "").strip()
     if q:
         groups = groups.filter(name__icontains=q)
     page = Paginator(groups, PAGE_SIZE).get_page(request.GET.get("page"))

@@ -188,7 +188,7 @@ def end_user_devices(request: HttpRequest, pk: int) -> HttpResponse:
         .filter(assignments__membership=end_user)
         .order_by("name", "id")
     )
-    q = request.GET.get("q", "")[:100]
+    q = request.GET.get("q", "")[:100].replace("\x00", "")
     candidates = _assignable(request, end_user)
     if q.strip():
         candidates = candidates.filter(name__icontains=q.strip())
