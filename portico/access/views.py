@@ -22,6 +22,11 @@ from portico.web.forms import add_service_errors
 PAGE_SIZE = 25
 
 
+def _posted(request: HttpRequest):
+    """The submitted form, even one whose checkboxes are all cleared (an empty POST is still a POST)."""
+    return request.POST if request.method == "POST" else None
+
+
 def _visible_roles(request: HttpRequest):
     return policy.restrict(EndUserRole.objects.all(), request.membership, Action.VIEW)
 
@@ -48,8 +53,8 @@ def role_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         raise PermissionDenied
     can_change = role is None or policy.can(actor, Action.CHANGE, role)
     codes = set(role.grants.values_list("code", flat=True)) if role else set()
-    form = EndUserRoleForm(request.POST or None, instance=role)
-    permissions = PermissionsForm(request.POST or None, codes=codes)
+    form = EndUserRoleForm(_posted(request), instance=role)
+    permissions = PermissionsForm(_posted(request), codes=codes)
     if request.method == "POST":
         if not can_change:
             raise PermissionDenied

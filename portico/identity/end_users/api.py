@@ -126,7 +126,7 @@ class EndUserViewSet(MembershipSwitchesMixin, PolicyViewSetMixin, viewsets.Gener
 
     def _set_access(self, end_user: Membership, data: dict) -> None:
         if "roles" in data:
-            services.set_roles(self.membership, end_user, list(data["roles"]))
+            services.set_end_user_roles(self.membership, end_user, list(data["roles"]))
         if "permissions" in data:
             services.set_direct_permissions(self.membership, end_user, set(data["permissions"]))
 
@@ -190,11 +190,12 @@ class EndUserViewSet(MembershipSwitchesMixin, PolicyViewSetMixin, viewsets.Gener
             wanted = list(visible.filter(pk__in=wanted_ids))
             if len(wanted) != len(wanted_ids):
                 raise ApiValidationError({"devices": [_("Some devices do not exist.")]})
-            current = list(visible.filter(assignments__membership=end_user))
-            services.assign_devices(self.membership, end_user, [d for d in wanted if d not in current])
-            for device in current:
-                if device.pk not in wanted_ids:
-                    services.unassign_device(self.membership, end_user, device)
+            with transaction.atomic():  # all of it or nothing
+                current = list(visible.filter(assignments__membership=end_user))
+                services.assign_devices(self.membership, end_user, [d for d in wanted if d not in current])
+                for device in current:
+                    if device.pk not in wanted_ids:
+                        services.unassign_device(self.membership, end_user, device)
         ids = sorted(visible.filter(assignments__membership=end_user).values_list("pk", flat=True))
         return Response({"devices": ids})
 

@@ -71,8 +71,6 @@ def create_end_user(actor: Membership, details: EndUserDetails) -> Membership:
 def update_end_user(actor: Membership, end_user: Membership, details: EndUserDetails) -> Membership:
     _changeable(actor, end_user)
     _check_place(actor, details)
-    if end_user.pk == actor.pk:
-        raise PermissionDenied
     with transaction.atomic():
         end_user = Membership.objects.select_for_update().select_related("person").get(pk=end_user.pk)
         before = identity.membership_snapshot(end_user)
@@ -114,7 +112,7 @@ def _audit_unassign(actor: Membership, end_user: Membership, device: Device) -> 
     )
 
 
-def set_roles(actor: Membership, end_user: Membership, roles: list[EndUserRole]) -> None:
+def set_end_user_roles(actor: Membership, end_user: Membership, roles: list[EndUserRole]) -> None:
     """EU-2: the roles a user holds; their permissions add up (PERM-5)."""
     _changeable(actor, end_user)
     allowed = set(policy.restrict(EndUserRole.objects.all(), actor, Action.VIEW).values_list("pk", flat=True))

@@ -29,6 +29,11 @@ from portico.web.pagination import page_of
 PAGE_SIZE = 25
 
 
+def _posted(request: HttpRequest):
+    """The submitted form, even one whose checkboxes are all cleared (an empty POST is still a POST)."""
+    return request.POST if request.method == "POST" else None
+
+
 def _organizations(request: HttpRequest):
     return policy.restrict(Organization.objects.all(), request.membership, Action.VIEW).order_by("name")
 
@@ -112,7 +117,7 @@ def end_user_general(request: HttpRequest, pk: int | None = None) -> HttpRespons
         }
     elif not policy.can_invite(actor, MembershipKind.END_USER, organization=_organizations(request).order_by().first()):
         raise PermissionDenied
-    form = EndUserForm(request.POST or None, initial=initial, organizations=_organizations(request), editing=end_user is not None)
+    form = EndUserForm(_posted(request), initial=initial, organizations=_organizations(request), editing=end_user is not None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         details = services.EndUserDetails(
@@ -145,10 +150,10 @@ def end_user_general(request: HttpRequest, pk: int | None = None) -> HttpRespons
 def end_user_roles(request: HttpRequest, pk: int) -> HttpResponse:
     end_user = _end_user(request, pk)
     roles = policy.restrict(EndUserRole.objects.all(), request.membership, Action.VIEW).order_by("-full_access", "name")
-    form = RolesForm(request.POST or None, roles=roles, initial={"roles": _roles_of(end_user)})
+    form = RolesForm(_posted(request), roles=roles, initial={"roles": _roles_of(end_user)})
     if request.method == "POST" and form.is_valid():
         try:
-            services.set_roles(request.membership, end_user, list(form.cleaned_data["roles"]))
+            services.set_end_user_roles(request.membership, end_user, list(form.cleaned_data["roles"]))
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -164,7 +169,7 @@ def end_user_permissions(request: HttpRequest, pk: int) -> HttpResponse:
         # EU-2: nothing can be added to Full Portal Access.
         return redirect("end_users:roles", pk=pk)
     codes = set(Grant.objects.filter(membership=end_user).values_list("code", flat=True))
-    form = PermissionsForm(request.POST or None, codes=codes)
+    form = PermissionsForm(_posted(request), codes=codes)
     if request.method == "POST" and form.is_valid():
         services.set_direct_permissions(request.membership, end_user, form.codes())
         messages.success(request, _("Permissions saved."))
@@ -195,7 +200,7 @@ def end_user_devices(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         # Offer the first page of matches; a POST validates against every assignable device.
         candidates = candidates.filter(pk__in=list(candidates.values_list("pk", flat=True)[:50]))
-    form = AddDevicesForm(request.POST or None, devices=candidates)
+    form = AddDevicesForm(_posted(request), devices=candidates)
     if request.method == "POST" and form.is_valid():
         try:
             services.assign_devices(request.membership, end_user, list(form.cleaned_data["devices"]))
