@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from portico.api.viewsets import MAX_ID
 from portico.identity.forms import phone_validator
 from portico.identity.models import SecurityType
 from portico.tenancy.forms import organization_filter_field
@@ -46,8 +48,20 @@ class EndUserForm(forms.Form):
             self.fields["email"].help_text = _("The email address is the person's sign-in and is not changed here.")
 
 
+class IdsField(forms.ModelMultipleChoiceField):
+    """A multiple choice by id that refuses what cannot be an id before the database sees it
+    (an integer past 64 bits overflows the query instead of matching nothing)."""
+
+    def _check_values(self, value):
+        for pk in value:
+            text = str(pk)
+            if not text.isascii() or not text.isdigit() or int(text) > MAX_ID:
+                raise ValidationError(self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": text[:50]})
+        return super()._check_values(value)
+
+
 class RolesForm(forms.Form):
-    roles = forms.ModelMultipleChoiceField(label=_("Roles"), queryset=None, required=False, widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}))
+    roles = IdsField(label=_("Roles"), queryset=None, required=False, widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}))
 
     def __init__(self, *args, roles, **kwargs):
         super().__init__(*args, **kwargs)
@@ -55,7 +69,7 @@ class RolesForm(forms.Form):
 
 
 class AddDevicesForm(forms.Form):
-    devices = forms.ModelMultipleChoiceField(label=_("Add devices"), queryset=None, widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}))
+    devices = IdsField(label=_("Add devices"), queryset=None, widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}))
 
     def __init__(self, *args, devices, **kwargs):
         super().__init__(*args, **kwargs)
