@@ -201,3 +201,47 @@ def test_eu1_end_user_list_query_count_does_not_grow(admin, partner, org_a, sign
     with django_assert_max_num_queries(16):
         response = client.get("/console/end-users/")
     assert response.content.decode().count("@contoso.test") >= 25
+
+
+def test_eu1_grp3_scoped_admin_cannot_change_end_users_outside_their_scope(admin_scoped, org_a, org_b, user_all_orgs, signed_in):
+    other = seed.end_user(seed.person("bo@fabrikam.test", first_name="Bo", last_name="Berg"), org_b)
+    client = signed_in(admin_scoped)
+    for target in (other, user_all_orgs):
+        before = (target.organization_id, target.all_organizations, target.person.first_name)
+        assert client.post(f"/console/end-users/{target.pk}/", _general(org_a, email=target.person.email)).status_code == 404
+        assert client.post(f"/console/end-users/{target.pk}/roles/", {"roles": [full_portal_access().pk]}).status_code == 404
+        assert client.post(f"/console/end-users/{target.pk}/permissions/", {"connections": "on"}).status_code == 404
+        assert client.post(f"/console/people/{target.pk}/enabled/", {"enabled": "0"}).status_code == 404
+        target.refresh_from_db()
+        target.person.refresh_from_db()
+        assert (target.organization_id, target.all_organizations, target.person.first_name) == before
+        assert target.enabled
+        assert not target.role_assignments.exists() and not target.direct_grants.exists()
+
+
+def test_eu1_grp3_scoped_admin_cannot_create_an_all_organizations_user(admin_scoped, org_b, signed_in):
+    client = signed_in(admin_scoped)
+    for org in (None, org_b):
+        response = client.post("/console/end-users/new/", _general(org))
+        assert response.status_code == 200 and "is-invalid" in response.content.decode()
+    assert not Membership.objects.filter(person__email="nora@contoso.test").exists()
+
+
+def test_eu4_devices_tab_refuses_another_partners_device(admin, user_all_orgs, device_b, foreign_device, signed_in):
+    client = signed_in(admin)
+    page = client.get(f"/console/end-users/{user_all_orgs.pk}/devices/").content.decode()
+    assert device_b.name in page and foreign_device.name not in page
+    response = client.post(f"/console/end-users/{user_all_orgs.pk}/devices/", {"devices": [foreign_device.pk]})
+    assert response.status_code == 200 and "alert-danger" in response.content.decode()
+    assert client.post(f"/console/end-users/{user_all_orgs.pk}/devices/{foreign_device.pk}/remove/").status_code == 404
+    client.post(f"/console/end-users/{user_all_orgs.pk}/devices/", {"devices": [device_b.pk]})
+    assert list(user_all_orgs.assigned_devices.all()) == [device_b]
+
+
+def test_eu4_removing_a_device_on_the_tab_is_audited(admin, user_org, device_a, signed_in):
+    seed.assign(user_org, device_a)
+    response = signed_in(admin).post(f"/console/end-users/{user_org.pk}/devices/{device_a.pk}/remove/")
+    assert response.status_code == 302
+    assert not user_org.assigned_devices.exists()
+    (event,) = AuditEvent.objects.filter(action="device.unassigned")
+    assert event.before["device"] == device_a.pk

@@ -9,7 +9,7 @@ from portico.access import catalog
 from portico.access.models import EndUserRole
 from portico.devices.models import DeviceAssignment
 from portico.identity.models import Membership
-from tests.support import api_client
+from tests.support import api_client, text_body
 
 pytestmark = pytest.mark.django_db
 REMOTE_LINUX = catalog.connection_code("remote_control", "linux")
@@ -118,3 +118,46 @@ def test_eu1_api_bad_input_gets_field_errors(admin, body):
     response = api_client(admin).post("/api/v1/end-users/", body, format="json")
     assert response.status_code == 400
     assert not Membership.objects.filter(kind="end_user").exists()
+
+
+def test_eu4_api_all_organizations_user_takes_any_device_of_the_partner(admin, user_all_orgs, device_a, device_b, foreign_device):
+    client = api_client(admin)
+    url = f"/api/v1/end-users/{user_all_orgs.pk}/devices/"
+    assert client.put(url, {"devices": [device_a.pk, device_b.pk]}, format="json").json() == {
+        "devices": sorted([device_a.pk, device_b.pk])
+    }
+    assert client.put(url, {"devices": [foreign_device.pk]}, format="json").status_code == 400
+    assert client.get(url).json() == {"devices": sorted([device_a.pk, device_b.pk])}
+
+
+def test_eu1_api_scoped_admin_finance_and_outsiders_get_404_beyond_reach(admin_scoped, finance, outsider, org_b, user_all_orgs):
+    other = seed.end_user(seed.person("bo@fabrikam.test"), org_b)
+    for actor, target in ((admin_scoped, other), (admin_scoped, user_all_orgs), (finance, other), (outsider, other)):
+        client = api_client(actor)
+        assert client.get(f"/api/v1/end-users/{target.pk}/").status_code == 404
+        assert client.patch(f"/api/v1/end-users/{target.pk}/", {"first_name": "X"}, format="json").status_code == 404
+        assert client.put(f"/api/v1/end-users/{target.pk}/devices/", {"devices": []}, format="json").status_code == 404
+        assert client.get(f"/api/v1/end-users/{target.pk}/access/").status_code == 404
+        assert client.post(f"/api/v1/end-users/{target.pk}/disable/").status_code == 404
+    assert api_client(finance).get("/api/v1/end-users/").json()["results"] == []
+    other.refresh_from_db()
+    assert other.enabled and other.person.first_name != "X"
+
+
+def test_eu1_api_create_sends_the_invitation(admin, org_a, mailbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client(admin).post(
+            "/api/v1/end-users/",
+            {"email": "nora@contoso.test", "first_name": "Nora", "last_name": "Newman", "organization": None},
+            format="json",
+        )
+    assert response.status_code == 201 and response.json()["all_organizations"] is True
+    (message,) = mailbox.wait_for("nora@contoso.test")
+    assert "/invitations/" in text_body(message)
+
+
+def test_eu1_api_email_of_an_end_user_is_not_changed(admin, user_org):
+    response = api_client(admin).patch(f"/api/v1/end-users/{user_org.pk}/", {"email": "new@contoso.test"}, format="json")
+    assert response.status_code == 400 and "email" in response.json()
+    user_org.person.refresh_from_db()
+    assert user_org.person.email == "emma@contoso.test"
