@@ -25,7 +25,7 @@ def connect(partner):
 
 
 def _access(client, end_user, device_action):
-    (row,) = client.get(f"/api/v1/end-users/{end_user.pk}/access/").json()
+    (row,) = client.get(f"/api/v1/end-users/{end_user.pk}/access/").json()["results"]
     return row["actions"][device_action]["allowed"]
 
 

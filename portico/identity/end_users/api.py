@@ -18,7 +18,7 @@ from portico.access.catalog import DeviceAction
 from portico.access.explain import explain
 from portico.access.models import EndUserRole, Grant, RoleAssignment
 from portico.access.policy import Action
-from portico.api.viewsets import PolicyViewSetMixin, caller, id_param
+from portico.api.viewsets import ById, PolicyViewSetMixin, caller, id_param
 from portico.devices.models import Device
 from portico.identity.api_actions import MembershipSwitchesMixin
 from portico.identity.end_users import services
@@ -78,6 +78,23 @@ AccessRowSerializer = inline_serializer(
         ),
     },
 )
+
+
+AccessPageSerializer = inline_serializer(
+    "DeviceAccessPage",
+    {
+        "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+        "results": AccessRowSerializer,
+    },
+)
+
+
+class AccessPages(ById):
+    """Each cell of the access table is explained on its own, so the table pages like a list."""
+
+    page_size = 20
+    max_page_size = 50
 
 
 @extend_schema_view(
@@ -199,13 +216,22 @@ class EndUserViewSet(MembershipSwitchesMixin, PolicyViewSetMixin, viewsets.Gener
         ids = sorted(visible.filter(assignments__membership=end_user).values_list("pk", flat=True))
         return Response({"devices": ids})
 
-    @extend_schema(responses=AccessRowSerializer, summary="Why the end user may or may not use each assigned device")
-    @action(detail=True, methods=["get"], pagination_class=None)
+    @extend_schema(
+        responses=AccessPageSerializer,
+        parameters=[
+            OpenApiParameter("cursor", str, description="The pagination cursor value."),
+            OpenApiParameter("page_size", int, description="Devices per page (at most 50)."),
+        ],
+        summary="Why the end user may or may not use each assigned device, a page of devices at a time",
+    )
+    @action(detail=True, methods=["get"], pagination_class=AccessPages)
     def access(self, request, pk=None):
         end_user = self.get_object()
-        devices = policy.restrict(Device.objects.select_related("organization"), self.membership, Action.VIEW).filter(
-            assignments__membership=end_user
-        ).order_by("name", "id")
+        devices = self.paginate_queryset(
+            policy.restrict(Device.objects.select_related("organization"), self.membership, Action.VIEW).filter(
+                assignments__membership=end_user
+            )
+        )
         rows = []
         for device in devices:
             answers = {}
@@ -216,7 +242,7 @@ class EndUserViewSet(MembershipSwitchesMixin, PolicyViewSetMixin, viewsets.Gener
                     "reasons": [{"kind": r.kind, "text": r.text, "grants": r.grants} for r in why.reasons],
                 }
             rows.append({"device": device.pk, "name": device.name, "actions": answers})
-        return Response(rows)
+        return self.get_paginated_response(rows)
 
 
 def register(router) -> None:

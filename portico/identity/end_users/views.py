@@ -27,6 +27,7 @@ from portico.web.forms import add_service_errors
 from portico.web.pagination import page_of
 
 PAGE_SIZE = 25
+ACCESS_PAGE_SIZE = 20
 
 
 def _posted(request: HttpRequest):
@@ -188,10 +189,13 @@ def _assignable(request: HttpRequest, end_user: Membership):
 @membership_required(MembershipKind.STAFF)
 def end_user_devices(request: HttpRequest, pk: int) -> HttpResponse:
     end_user = _end_user(request, pk)
-    assigned = list(
+    # Each cell of the access table is explained on its own, so the table pages like a list.
+    assigned = page_of(
         policy.restrict(Device.objects.select_related("organization"), request.membership, Action.VIEW)
         .filter(assignments__membership=end_user)
-        .order_by("name", "id")
+        .order_by("name", "id"),
+        request.GET.get("page"),
+        ACCESS_PAGE_SIZE,
     )
     q = request.GET.get("q", "")[:100].replace("\x00", "")
     candidates = _assignable(request, end_user)
@@ -214,7 +218,10 @@ def end_user_devices(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "identity/end_users/devices.html",
-        {**_tab_context(request, end_user, "devices"), "form": form, "access": access, "actions": actions, "q": q},
+        {
+            **_tab_context(request, end_user, "devices"),
+            "form": form, "access": access, "actions": actions, "q": q, "page": assigned,
+        },
     )
 
 

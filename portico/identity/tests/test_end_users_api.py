@@ -66,12 +66,12 @@ def test_perm5_access_table_changes_on_the_very_next_request(admin, partner, use
     client = api_client(admin)
     url = f"/api/v1/end-users/{user_org.pk}/access/"
     assert client.patch(f"/api/v1/end-users/{user_org.pk}/", {"roles": [role.pk]}, format="json").status_code == 200
-    (row,) = client.get(url).json()
+    (row,) = client.get(url).json()["results"]
     assert row["actions"]["remote_control"]["allowed"] is True
     assert any(r["kind"] == "role" for r in row["actions"]["remote_control"]["reasons"])
     # Removing the permission from the role counts at once, for every holder.
     assert client.patch(f"/api/v1/end-user-roles/{role.pk}/", {"permissions": [catalog.CONNECTIONS]}, format="json").status_code == 200
-    (row,) = client.get(url).json()
+    (row,) = client.get(url).json()["results"]
     assert row["actions"]["remote_control"]["allowed"] is False
     assert row["actions"]["remote_control"]["reasons"][-1]["grants"] is False
 
@@ -161,3 +161,15 @@ def test_eu1_api_email_of_an_end_user_is_not_changed(admin, user_org):
     assert response.status_code == 400 and "email" in response.json()
     user_org.person.refresh_from_db()
     assert user_org.person.email == "emma@contoso.test"
+
+
+def test_eu4_access_table_pages_like_a_list(admin, org_a, user_org, signed_in):
+    for i in range(23):
+        seed.assign(user_org, seed.device(org_a, f"pc-{i:02}"))
+    first = api_client(admin).get(f"/api/v1/end-users/{user_org.pk}/access/").json()
+    assert len(first["results"]) == 20 and first["next"]
+    rest = api_client(admin).get(first["next"]).json()
+    assert len(rest["results"]) == 3 and rest["next"] is None
+    assert {r["device"] for r in first["results"] + rest["results"]} == set(user_org.assigned_devices.values_list("pk", flat=True))
+    page = signed_in(admin).get(f"/console/end-users/{user_org.pk}/devices/", {"page": 2}).content.decode()
+    assert page.count('data-allowed="no"') == 3 * 4 and "pc-22" in page
