@@ -99,3 +99,14 @@ def group(of: Partner, name: str, organizations=(), managers=(), description: st
     made.organizations.set(organizations)
     made.managers.set(managers)
     return made
+
+
+def ticket(requester: Membership, subject: str, description: str = "", **fields):
+    """A ticket as if `requester` had opened it, without notices or audit (tests and demo data)."""
+    from portico.tickets.models import Ticket
+
+    description = description or subject
+    return Ticket.objects.create(
+        partner_id=requester.partner_id, organization_id=requester.organization_id, requester=requester,
+        subject=subject, description=description, search_text=f"{subject}\n{description}", **fields,
+    )

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "portico.identity",
     "portico.access",
     "portico.devices",
+    "portico.tickets",
     "portico.audit",
     "portico.notifications",
     "portico.jobs",
@@ -185,6 +186,23 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = BASE_DIR / "var" / "media"
+# No MEDIA_URL is served: ticket attachments leave only through an access-checked view.
+
+# Ticket attachments (TK-1): a size limit and the content types a portal may accept.
+TICKET_ATTACHMENT_MAX_BYTES = int(os.environ.get("TICKET_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024)))
+TICKET_ATTACHMENT_TYPES = [
+    t
+    for t in os.environ.get(
+        "TICKET_ATTACHMENT_TYPES",
+        "image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain,text/csv,application/zip,"
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document,"
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,"
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation,"
+        "application/msword,application/vnd.ms-excel,application/vnd.oasis.opendocument.text,"
+        "application/vnd.oasis.opendocument.spreadsheet,message/rfc822,application/json,application/xml",
+    ).split(",")
+    if t
+]
 
 # Email: the outbox job sends through this SMTP server.
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("portico.tenancy.urls")),
     path("", include("portico.access.urls")),
     path("", include("portico.devices.urls")),
+    path("", include("portico.tickets.urls")),
     path("", include("portico.identity.end_users.urls")),
     path("", include("portico.identity.staff.urls")),
     path("accounts/", include("allauth.urls")),

@@ -44,6 +44,17 @@ class Action:
     DELETE = "delete"
 
 
+class TicketAction:
+    """What may be done with a ticket, beyond Action.VIEW and Action.CHANGE (technicians' edits)."""
+
+    COMMENT = "comment"  # TK-3
+    CLOSE = "close"  # TK-4: close and reopen
+
+
+TICKET_ACTIONS = {Action.VIEW, Action.CHANGE, TicketAction.COMMENT, TicketAction.CLOSE}
+# Staff roles that work tickets (TK-6); Finance works on invoices.
+TICKET_HANDLERS = PEOPLE_MANAGERS
+
 MEMBERSHIP_ACTIONS = {Action.VIEW, Action.CHANGE, Action.DISABLE, Action.RESET_PASSWORD, Action.DELETE}
 OBJECT_ACTIONS = {Action.VIEW, Action.CHANGE, Action.DELETE}
 
@@ -217,6 +228,51 @@ def _end_user_role_rule(actor: Membership, action: str) -> Q:
     return Q(partner_id=actor.partner_id)  # the built-in role never changes
 
 
+def _ticket_rule(actor: Membership, action: str) -> Q:
+    if action not in TICKET_ACTIONS:
+        return NOTHING
+    if _is_staff(actor):
+        if actor.staff_role not in TICKET_HANDLERS:
+            return NOTHING
+        return Q(partner_id=actor.partner_id) & _in_scope(actor, "organization_id")
+    if not _is_end_user(actor) or actor.organization_id is None or action == Action.CHANGE:
+        return NOTHING
+    scope = catalog.ticket_scope(effective_permissions(actor))
+    # TK-2, EU-5: the home organization only, whatever the user's device access.
+    home = Q(partner_id=actor.partner_id, organization_id=actor.organization_id)
+    own = home & Q(requester_id=actor.pk)
+    if not scope:
+        return NOTHING
+    if action == TicketAction.COMMENT:
+        return own  # TK-3: comments only on tickets one reported
+    return own if scope == "own" else home  # view, and TK-4's close and reopen
+
+
+def _through_ticket(actor: Membership, action: str, public: Q) -> Q:
+    """Comments and attachments are seen through their ticket; internal notes by technicians only (TK-6)."""
+    from portico.tickets.models import Ticket
+
+    if action != Action.VIEW:
+        return NOTHING
+    visible = Q(ticket__in=Ticket.objects.filter(_ticket_rule(actor, Action.VIEW)).values("pk"))
+    return visible if _is_staff(actor) else visible & public
+
+
+def _ticket_comment_rule(actor: Membership, action: str) -> Q:
+    return _through_ticket(actor, action, Q(internal=False))
+
+
+def _ticket_attachment_rule(actor: Membership, action: str) -> Q:
+    return _through_ticket(actor, action, Q(comment__isnull=True) | Q(comment__internal=False))
+
+
+def _inbound_email_rule(actor: Membership, action: str) -> Q:
+    # Held mail may belong to no organization yet: only technicians without a group scope see it.
+    if not _is_staff(actor) or actor.staff_role not in TICKET_HANDLERS or action not in OBJECT_ACTIONS:
+        return NOTHING
+    return Q(partner_id=actor.partner_id) & _in_scope(actor, "ticket__organization_id")
+
+
 _RULES: dict[str, Callable[[Membership, str], Q]] = {
     "identity.membership": _membership_rule,
     "tenancy.partner": _partner_rule,
@@ -224,6 +280,10 @@ _RULES: dict[str, Callable[[Membership, str], Q]] = {
     "tenancy.group": _group_rule,
     "devices.device": _device_rule,
     "access.enduserrole": _end_user_role_rule,
+    "tickets.ticket": _ticket_rule,
+    "tickets.ticketcomment": _ticket_comment_rule,
+    "tickets.ticketattachment": _ticket_attachment_rule,
+    "tickets.inboundemail": _inbound_email_rule,
 }
 
 
@@ -274,10 +334,10 @@ def can_create(actor: Membership | None, model: type[models.Model], organization
     if not _usable(actor) or not _is_staff(actor):
         return False
     assert actor is not None
+    from portico.tenancy.models import Organization
+
     label = model._meta.label_lower
     if label == "devices.device":
-        from portico.tenancy.models import Organization
-
         return actor.staff_role in DEVICE_MANAGERS and (
             organization is not None
             and restrict(Organization.objects.filter(pk=organization.pk), actor, Action.VIEW).exists()
@@ -286,7 +346,19 @@ def can_create(actor: Membership | None, model: type[models.Model], organization
         return actor.staff_role in SETTINGS_MANAGERS
     if label == "access.enduserrole":
         return actor.staff_role in ADMINISTRATORS
+    if label == "tickets.ticket":
+        return actor.staff_role in TICKET_HANDLERS and organization is not None and (
+            restrict(Organization.objects.filter(pk=organization.pk), actor, Action.VIEW).exists()
+        )
     return False
+
+
+def can_open_ticket(actor: Membership | None) -> bool:
+    """TK-1: an end user with ticketing opens tickets in their home organization (TK-2)."""
+    if not _usable(actor) or not _is_end_user(actor):
+        return False
+    assert actor is not None
+    return actor.organization_id is not None and bool(catalog.ticket_scope(effective_permissions(actor)))
 
 
 def invitable_staff_roles(actor: Membership) -> list[str]:

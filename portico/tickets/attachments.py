@@ -1,0 +1,71 @@
+"""Checking and storing ticket attachments (TK-1) through Django's storage API.
+
+A file is accepted by its size and by the content type its name stands for, from an allow-list;
+the stored name is random and the uploader's name is kept, cleaned, only for display and download.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import unicodedata
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile, File
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
+
+MAX_FILES = 10
+_NAME_LIMIT = 200
+
+
+@dataclass
+class Upload:
+    name: str
+    size: int
+    file: File
+
+
+def safe_name(name: str) -> str:
+    """The last path part, without control characters, at most 200 characters; never empty."""
+    name = unicodedata.normalize("NFC", str(name)).replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip().strip(".")
+    if len(name) > _NAME_LIMIT:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[: _NAME_LIMIT - len(ext) - 1] + dot + ext) if dot and len(ext) <= 16 else name[:_NAME_LIMIT]
+    return name or "attachment"
+
+
+def content_type_of(name: str) -> str:
+    guessed, _encoding = mimetypes.guess_type(name, strict=False)
+    return guessed or "application/octet-stream"
+
+
+def check(uploads: list[Upload]) -> list[tuple[Upload, str, str]]:
+    """Each upload with its safe name and content type, or one ValidationError naming every problem."""
+    errors = []
+    if len(uploads) > MAX_FILES:
+        errors.append(_("Attach at most %(count)d files at once.") % {"count": MAX_FILES})
+    accepted = []
+    for upload in uploads:
+        name = safe_name(upload.name)
+        content_type = content_type_of(name)
+        if upload.size > settings.TICKET_ATTACHMENT_MAX_BYTES:
+            errors.append(
+                _("%(name)s is larger than %(limit)s.")
+                % {"name": name, "limit": filesizeformat(settings.TICKET_ATTACHMENT_MAX_BYTES)}
+            )
+        elif content_type not in settings.TICKET_ATTACHMENT_TYPES:
+            errors.append(_("%(name)s: files of this type are not accepted.") % {"name": name})
+        elif upload.size == 0:
+            errors.append(_("%(name)s is empty.") % {"name": name})
+        else:
+            accepted.append((upload, name, content_type))
+    if errors:
+        raise ValidationError({"attachments": errors})
+    return accepted
+
+
+def from_bytes(name: str, data: bytes) -> Upload:
+    return Upload(name=name, size=len(data), file=ContentFile(data))

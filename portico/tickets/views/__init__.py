@@ -1,0 +1,1 @@
+"""Ticket pages: the end-user portal (`portal`) and the technicians' board (`board`)."""
