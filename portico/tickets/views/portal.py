@@ -6,9 +6,20 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
 
+from portico.access import policy
+from portico.access.policy import Action
 from portico.identity.models import MembershipKind
 from portico.identity.views import membership_required
+from portico.tickets.models import Ticket
 from portico.tickets.services import visible_ticket
+from portico.web.keyset import keyset_page
+
+
+@membership_required(MembershipKind.END_USER)
+def ticket_list(request: HttpRequest) -> HttpResponse:
+    tickets = policy.restrict(Ticket.objects.all(), request.membership, Action.VIEW)
+    page = keyset_page(tickets, ["-updated_at", "-id"], request.GET.get("cursor"), 25)
+    return render(request, "tickets/portal/list.html", {"page": page})
 
 
 @membership_required(MembershipKind.END_USER)
@@ -18,5 +29,6 @@ def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 urlpatterns = [
+    path("portal/tickets/", ticket_list, name="portal_list"),
     path("portal/tickets/<int:pk>/", ticket_detail, name="portal_detail"),
 ]
