@@ -188,6 +188,9 @@ STORAGES = {
 MEDIA_ROOT = BASE_DIR / "var" / "media"
 # No MEDIA_URL is served: ticket attachments leave only through an access-checked view.
 
+# Keys that seal secrets at rest (portico/notifications/secrets.py); derived from SECRET_KEY when empty.
+PORTICO_ENCRYPTION_KEYS = os.environ.get("PORTICO_ENCRYPTION_KEYS", "")
+
 # Ticket attachments (TK-1): a size limit and the content types a portal may accept.
 TICKET_ATTACHMENT_MAX_BYTES = int(os.environ.get("TICKET_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024)))
 TICKET_ATTACHMENT_TYPES = [
