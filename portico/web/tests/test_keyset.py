@@ -1,0 +1,62 @@
+"""Keyset pages walk a list exactly once in both directions, whatever the ties and the cursor."""
+
+from __future__ import annotations
+
+import base64
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from portico import seed
+from portico.tickets.models import Ticket
+from portico.web.keyset import keyset_page
+from tests.support import PASSWORD
+
+ORDERINGS = [["-updated_at", "-id"], ["id"], ["-id"], ["-priority", "-updated_at", "-id"]]
+
+
+@pytest.fixture
+def tickets(org_a):
+    requester = seed.end_user(seed.person("olivia@contoso.test", PASSWORD), org_a)
+    moment = timezone.now()
+    made = [seed.ticket(requester, f"Ticket {n}", priority=1 + n % 4) for n in range(23)]
+    # Many rows share an instant, so only the id tells them apart.
+    for n, ticket in enumerate(made):
+        Ticket.objects.filter(pk=ticket.pk).update(updated_at=moment - timedelta(seconds=n // 5))
+    return Ticket.objects.all()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("ordering", ORDERINGS)
+def test_next_pages_then_previous_pages_see_every_row_once(tickets, ordering):
+    expected = list(tickets.order_by(*ordering).values_list("pk", flat=True))
+    seen, pages, cursor = [], [], None
+    while True:
+        page = keyset_page(tickets, ordering, cursor, 5)
+        pages.append([t.pk for t in page])
+        seen += pages[-1]
+        if not page.next_cursor:
+            break
+        cursor = page.next_cursor
+    assert seen == expected
+    back = page.previous_cursor
+    for earlier in reversed(pages[:-1]):
+        page = keyset_page(tickets, ordering, back, 5)
+        assert [t.pk for t in page] == earlier
+        back = page.previous_cursor
+    assert back is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "cursor",
+    ["garbage", "", "e30", base64.urlsafe_b64encode(b'{"d":"next","v":[1]}').decode(),
+     base64.urlsafe_b64encode(b'{"d":"next","v":["x", 99999999999999999999999]}').decode(),
+     base64.urlsafe_b64encode(b'{"d":"sideways","v":["2026-01-01T00:00:00+00:00", 1]}').decode(),
+     base64.urlsafe_b64encode(b'{"d":"next","v":[null, true]}').decode(), "\x00"],
+)
+def test_a_cursor_that_is_not_ours_gives_the_first_page(tickets, cursor):
+    first = keyset_page(tickets, ["-updated_at", "-id"], None, 5)
+    page = keyset_page(tickets, ["-updated_at", "-id"], cursor, 5)
+    assert [t.pk for t in page] == [t.pk for t in first]
