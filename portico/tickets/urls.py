@@ -1,4 +1,4 @@
-from portico.tickets.views import board, portal
+from portico.tickets.views import attachments, board, portal
 
 app_name = "tickets"
-urlpatterns = portal.urlpatterns + board.urlpatterns
+urlpatterns = portal.urlpatterns + board.urlpatterns + attachments.urlpatterns
