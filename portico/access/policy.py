@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from django.db import models
-from django.db.models import Count, Exists, Q
+from django.db.models import Count, Exists, OuterRef, Q
 
 from portico.access import catalog
 from portico.access.catalog import DeviceAction
@@ -359,6 +359,24 @@ def can_open_ticket(actor: Membership | None) -> bool:
         return False
     assert actor is not None
     return actor.organization_id is not None and bool(catalog.ticket_scope(effective_permissions(actor)))
+
+
+def ticket_workers(ticket, members: models.QuerySet[M]) -> models.QuerySet[M]:
+    """Of `members`, those who may work `ticket` (Action.CHANGE, TK-6): enabled staff of its partner
+    in a role that works tickets, within their groups' scope (GRP-3). The rule of `_ticket_rule`
+    and `_in_scope` seen from the ticket, as one SQL filter, so listing assignees is one query."""
+    from portico.tenancy.models import Group
+
+    managed = Group.objects.filter(managers=OuterRef("pk"), partner_id=ticket.partner_id)
+    in_scope = (
+        ~Q(staff_role__in=SCOPED_ROLES)
+        | ~Exists(managed)
+        | Exists(managed.filter(organizations__isnull=True))
+        | Exists(managed.filter(organizations=ticket.organization_id))
+    )
+    return members.filter(
+        in_scope, kind="staff", enabled=True, partner_id=ticket.partner_id, staff_role__in=TICKET_HANDLERS
+    )
 
 
 def invitable_staff_roles(actor: Membership) -> list[str]:
