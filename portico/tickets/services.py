@@ -18,9 +18,13 @@ from portico.audit.services import record
 from portico.identity.models import Membership, MembershipKind
 from portico.tenancy.models import Organization
 from portico.tickets import attachments, notices
-from portico.tickets.attachments import Upload
+from portico.tickets.attachments import MAX_FILES, Upload
+from portico.tickets.inbound import parse_message
 from portico.tickets.models import (
     CommentSource,
+    InboundEmail,
+    InboundState,
+    ThreadMessage,
     Ticket,
     TicketAttachment,
     TicketComment,
@@ -336,3 +340,105 @@ def move_ticket(
         )
     return ticket
 
+
+# Held inbound mail (TK-7): a technician settles what the mailbox poller could not place.
+
+# An automatic reply that was in fact written by a person can be added too.
+ADDABLE_STATES = (InboundState.HELD, InboundState.IGNORED)
+
+
+def _inbound_snapshot(inbound: InboundEmail) -> dict:
+    return {"state": inbound.state, "ticket": inbound.ticket_id, "comment": inbound.comment_id}
+
+
+def _require_inbound(actor: Membership, inbound: InboundEmail) -> None:
+    if not policy.can(actor, Action.VIEW, inbound):
+        raise Http404
+    if not policy.can(actor, Action.CHANGE, inbound):
+        raise PermissionDenied
+
+
+def _mail_author(ticket: Ticket, sender: str) -> Membership | None:
+    """The sender's own membership when TK-3 lets it comment on `ticket` (normally the requester)."""
+    if not sender:
+        return None
+    candidates = Membership.objects.filter(
+        partner_id=ticket.partner_id, enabled=True, person__email__iexact=sender, person__is_active=True
+    ).select_related("person")
+    return next((m for m in candidates if policy.can(m, TicketAction.COMMENT, ticket)), None)
+
+
+def add_inbound_to_ticket(actor: Membership, inbound: InboundEmail, ticket: Ticket) -> TicketComment:
+    """A held message becomes a public comment on `ticket`, with its attachments that pass the checks.
+
+    The comment is the sender's own when they may comment on the ticket (TK-3); otherwise the
+    technician writes it on the requester's behalf, opening with the sender's address, and the
+    requester is notified as of any public reply. Nobody is made the author of words they did not
+    send. The message is kept, marked placed, with who settled it and when.
+    """
+    _require_inbound(actor, inbound)
+    _require(actor, Action.CHANGE, ticket)
+    if ticket.partner_id != inbound.partner_id:
+        raise Http404
+    parsed = parse_message(bytes(inbound.raw))
+    uploads: list[Upload] = []
+    left_out: list[str] = []
+    for item in parsed.attachments:
+        upload = attachments.from_bytes(item.filename, item.data)
+        try:
+            attachments.check([upload])
+        except ValidationError as exc:
+            left_out.extend(exc.message_dict["attachments"])
+            continue
+        if len(uploads) < MAX_FILES:
+            uploads.append(upload)
+        else:
+            left_out.append(_("%(name)s: at most %(count)d files are kept.") % {"name": upload.name, "count": MAX_FILES})
+    author = _mail_author(ticket, parsed.sender)
+    body = parsed.body.strip()
+    if author is None:
+        author = actor
+        sender = f"{parsed.sender_name} <{parsed.sender}>" if parsed.sender_name else parsed.sender
+        body = _("Email from %(sender)s:") % {"sender": sender or _("an unknown sender")} + "\n\n" + body
+    with transaction.atomic():
+        inbound = InboundEmail.objects.select_for_update().get(pk=inbound.pk)
+        if inbound.state not in ADDABLE_STATES:
+            raise ValidationError(_("This message is already settled."))
+        if inbound.message_id and InboundEmail.objects.filter(
+            partner_id=inbound.partner_id, message_id=inbound.message_id, state=InboundState.PLACED
+        ).exists():
+            raise ValidationError(_("A message with the same Message-ID is already on a ticket."))
+        before = _inbound_snapshot(inbound)
+        comment = comment_on(author, ticket, body, uploads, source=CommentSource.EMAIL)
+        if inbound.message_id:
+            # Replies to this message now find the ticket too.
+            ThreadMessage.objects.get_or_create(message_id=inbound.message_id, defaults={"ticket": ticket})
+        inbound.state, inbound.ticket, inbound.comment = InboundState.PLACED, ticket, comment
+        inbound.settled_by, inbound.settled_at = actor, timezone.now()
+        if left_out:
+            inbound.reason = f"{inbound.reason} {_('Attachments left out:')} {'; '.join(left_out)}".strip()[:2000]
+        inbound.save(update_fields=["state", "ticket", "comment", "settled_by", "settled_at", "reason"])
+        record(
+            "inbound_email.added_to_ticket", actor=actor, obj=inbound, partner_id=inbound.partner_id,
+            organization_id=ticket.organization_id, before=before,
+            after=_inbound_snapshot(inbound) | {"author": author.pk, "attachments": len(uploads), "left_out": len(left_out)},
+        )
+    return comment
+
+
+def dismiss_inbound(actor: Membership, inbound: InboundEmail) -> InboundEmail:
+    """A held message that belongs on no ticket is settled as ignored; it is kept, never deleted."""
+    _require_inbound(actor, inbound)
+    with transaction.atomic():
+        inbound = InboundEmail.objects.select_for_update().select_related("ticket").get(pk=inbound.pk)
+        if inbound.state != InboundState.HELD:
+            raise ValidationError(_("Only a held message can be dismissed."))
+        before = _inbound_snapshot(inbound)
+        inbound.state, inbound.settled_by, inbound.settled_at = InboundState.IGNORED, actor, timezone.now()
+        inbound.save(update_fields=["state", "settled_by", "settled_at"])
+        record(
+            "inbound_email.dismissed", actor=actor, obj=inbound, partner_id=inbound.partner_id,
+            organization_id=inbound.ticket.organization_id if inbound.ticket else None,
+            before=before, after=_inbound_snapshot(inbound),
+        )
+    return inbound
