@@ -430,7 +430,7 @@ def dismiss_inbound(actor: Membership, inbound: InboundEmail) -> InboundEmail:
     """A held message that belongs on no ticket is settled as ignored; it is kept, never deleted."""
     _require_inbound(actor, inbound)
     with transaction.atomic():
-        inbound = InboundEmail.objects.select_for_update().select_related("ticket").get(pk=inbound.pk)
+        inbound = InboundEmail.objects.select_for_update(of=("self",)).select_related("ticket").get(pk=inbound.pk)
         if inbound.state != InboundState.HELD:
             raise ValidationError(_("Only a held message can be dismissed."))
         before = _inbound_snapshot(inbound)
