@@ -2,7 +2,8 @@
 
 People are named for what they are (STYLE.md): `owner`, `super_admin`, `admin`, `finance`,
 `support`, `admin_scoped` (an Admin managing a group scoped to `org_a`), `user_org` (end user
-of one organization), `user_all_orgs`, `outsider` (staff of another partner), and devices
+of one organization), `user_all_orgs` (at home in `org_a`, with devices of all organizations),
+`outsider` (staff of another partner), and devices
 `device_a` (Windows, in `org_a`), `device_b` (Linux, in `org_b`), `foreign_device`. Everyone has a TOTP authenticator; `tests.support.totp_code` gives a code.
 """
 
@@ -139,9 +140,11 @@ def user_org(org_a):
 
 
 @pytest.fixture
-def user_all_orgs(partner):
+def user_all_orgs(org_a):
+    """At home in org_a, with devices of all organizations of the partner (EU-1, EU-4)."""
     return seed.end_user(
-        seed.person("riley@northwind.test", PASSWORD, first_name="Riley", last_name="Roam"), of=partner
+        seed.person("riley@northwind.test", PASSWORD, first_name="Riley", last_name="Roam"), org_a,
+        all_organizations=True,
     )
 
 

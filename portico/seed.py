@@ -43,11 +43,18 @@ def staff(someone: Person, of: Partner, role: str, **fields) -> Membership:
 
 
 def end_user(someone: Person, org: Organization | None = None, *, of: Partner | None = None, **fields) -> Membership:
-    """An end user of one organization, or of all organizations of `of` when `org` is None."""
-    partner_ = org.partner if org is not None else of
+    """An end user at home in `org`; pass `all_organizations=True` for devices of every organization.
+
+    With `of` (a partner) instead of `org`: an all-organizations end user at home in the partner's
+    first organization.
+    """
+    if org is None:
+        org = Organization.objects.filter(partner=of).order_by("pk").first()
+        if org is None:
+            raise ValueError("An end user needs a home organization; the partner has none.")
+        fields.setdefault("all_organizations", True)
     return Membership.objects.create(
-        person=someone, partner=partner_, kind=MembershipKind.END_USER,
-        organization=org, all_organizations=org is None, **fields,
+        person=someone, partner=org.partner, kind=MembershipKind.END_USER, organization=org, **fields
     )
 
 

@@ -61,7 +61,8 @@ class Member:
     kind: str  # staff | end_user | customer
     enabled: bool = True
     role: str = ""  # staff role
-    organization: int | None = None  # None with kind end_user: all organizations
+    organization: int | None = None  # end users and customer users always have one; staff none
+    all_organizations: bool = False  # an end user's devices may be of any organization (EU-1, EU-4)
     roles: set[int] = field(default_factory=set)
     codes: set[str] = field(default_factory=set)
 
@@ -112,8 +113,8 @@ class World:
         return codes
 
     def organizations_of(self, user: Member) -> set[int]:
-        """EU-1: one organization, or all of the partner."""
-        if user.organization is None:
+        """EU-1: the user's own organization, or all of the partner with all-organizations access."""
+        if user.all_organizations:
             return {o.key for o in self.orgs.values() if o.partner == user.partner}
         return {user.organization}
 
@@ -130,7 +131,8 @@ def allows_member(world: World, actor: Member, action: str, target: Member) -> b
         return action == "view" or RANK[target.role] < RANK[actor.role]
     if actor.role not in PEOPLE_MANAGERS:
         return False
-    if target.organization is None:  # all-organizations end user
+    if target.all_organizations:
+        # Decisions: their devices reach beyond any group scope, whatever their own organization.
         return not world._scoped(actor)
     return target.organization in world.reach(actor)
 

@@ -152,9 +152,16 @@ def _membership_rule(actor: Membership, action: str) -> Q:
         staff_targets &= Q(staff_role__in=roles_beneath(actor.staff_role))
     people = NOTHING
     if actor.staff_role in PEOPLE_MANAGERS:
-        # A scoped Admin or Support user reaches only people of organizations in scope; an
-        # all-organizations end user reaches beyond any scope, so only unscoped staff manage them.
+        # A scoped Admin or Support user reaches only people of organizations in scope.
         people = Q(kind__in=["end_user", "customer"]) & _in_scope(actor, "organization_id")
+        if actor.staff_role in SCOPED_ROLES:
+            from portico.tenancy.models import Group
+
+            # An all-organizations end user's devices reach beyond any scope, so whatever their
+            # home organization, only staff without a group limit manage them (GRP-3).
+            managed = Group.objects.filter(managers=actor.pk, partner_id=actor.partner_id)
+            unlimited = Q(~Exists(managed)) | Q(Exists(managed.filter(organizations__isnull=True)))
+            people &= Q(all_organizations=False) | unlimited
     return same_partner & (staff_targets | people)
 
 
@@ -312,18 +319,21 @@ def can(actor: Membership | None, action: str, obj: models.Model) -> bool:
 # Creating things: the object does not exist yet, so the question is about its shape.
 
 
-def can_invite(actor: Membership | None, kind: str, staff_role: str = "", organization=None) -> bool:
+def can_invite(
+    actor: Membership | None, kind: str, staff_role: str = "", organization=None, all_organizations: bool = False
+) -> bool:
     """May `actor` create a membership of this shape? (ID-1, PU-2, GRP-3)"""
     if not _usable(actor) or not _is_staff(actor):
         return False
     assert actor is not None
     if kind == "staff":
         return staff_role in assignable_roles(actor.staff_role)
-    if kind not in ("end_user", "customer") or actor.staff_role not in PEOPLE_MANAGERS:
+    # End users and customer users always belong to one organization (EU-1, EU-5).
+    if kind not in ("end_user", "customer") or actor.staff_role not in PEOPLE_MANAGERS or organization is None:
         return False
-    if organization is None:
+    if all_organizations and (kind != "end_user" or group_scope(actor) is not None):
         # An all-organizations end user reaches beyond any group scope.
-        return kind == "end_user" and group_scope(actor) is None
+        return False
     from portico.tenancy.models import Organization
 
     return restrict(Organization.objects.filter(pk=organization.pk), actor, Action.VIEW).exists()

@@ -55,7 +55,7 @@ class CodeForm(forms.Form):
 
 
 class InviteForm(forms.Form):
-    """Invite a person (ID-1): an end user of one or all organizations, or a staff user."""
+    """Invite a person (ID-1): an end user of one organization (with devices of it or of all), or a staff user."""
 
     kind = forms.ChoiceField(label=_("Access"), choices=[(MembershipKind.END_USER, MembershipKind.END_USER.label), (MembershipKind.STAFF, MembershipKind.STAFF.label)])
     first_name = forms.CharField(label=_("First name"), max_length=100)
@@ -66,8 +66,12 @@ class InviteForm(forms.Form):
         label=_("Organization"),
         queryset=Organization.objects.none(),
         required=False,
-        empty_label=_("All organizations"),
-        help_text=_("End users reach one organization, or all organizations of your company."),
+        help_text=_("The organization the end user belongs to. Their tickets are always of this organization."),
+    )
+    all_organizations = forms.BooleanField(
+        label=_("Devices of all organizations"),
+        required=False,
+        help_text=_("Organization access for connections and restores: devices of every organization of your company can be assigned."),
     )
     staff_role = forms.ChoiceField(label=_("Role"), choices=[], required=False)
     language = forms.ChoiceField(label=_("Display language"), choices=settings.LANGUAGES)
@@ -86,8 +90,11 @@ class InviteForm(forms.Form):
             if not data.get("staff_role"):
                 self.add_error("staff_role", _("Choose a role."))
             data["organization"] = None
+            data["all_organizations"] = False
         else:
             data["staff_role"] = ""
+            if data.get("kind") == MembershipKind.END_USER and not data.get("organization") and "organization" not in self.errors:
+                self.add_error("organization", _("Choose the organization the end user belongs to."))
         if data.get("security_type") == SecurityType.SSO:
             self.add_error("security_type", _("Single sign-on needs an identity provider, and none is configured yet."))
         return data

@@ -91,7 +91,9 @@ class Membership(models.Model):
     organization = models.ForeignKey(
         Organization, on_delete=models.PROTECT, null=True, blank=True, related_name="memberships"
     )
-    all_organizations = models.BooleanField(_("all organizations"), default=False)
+    # EU-1, EU-4: an end user's device access may reach every organization of the partner; their
+    # home organization (tickets, TK-2, EU-5) stays `organization`.
+    all_organizations = models.BooleanField(_("devices of all organizations"), default=False)
     staff_role = models.CharField(_("role"), max_length=16, choices=StaffRole.choices, blank=True)
     enabled = models.BooleanField(_("enabled"), default=True)
     security_type = models.CharField(
@@ -114,8 +116,7 @@ class Membership(models.Model):
                     Q(kind="staff", organization__isnull=True, all_organizations=False)
                     & ~Q(staff_role="")
                 )
-                | Q(kind="end_user", organization__isnull=False, all_organizations=False, staff_role="")
-                | Q(kind="end_user", organization__isnull=True, all_organizations=True, staff_role="")
+                | Q(kind="end_user", organization__isnull=False, staff_role="")
                 | Q(kind="customer", organization__isnull=False, all_organizations=False, staff_role=""),
             ),
             models.UniqueConstraint(
@@ -139,8 +140,6 @@ class Membership(models.Model):
     def place_label(self) -> str:
         if self.kind == MembershipKind.STAFF:
             return f"{self.partner.name} · {self.get_staff_role_display()}"
-        if self.all_organizations:
-            return f"{self.partner.name} · {_('all organizations')}"
         return f"{self.organization.name} · {self.get_kind_display()}" if self.organization else ""
 
     @property

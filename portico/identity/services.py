@@ -64,7 +64,7 @@ def _audit_org(membership: Membership) -> int | None:
 
 def invite(actor: Membership, req: InviteRequest) -> Membership:
     """Create a membership for an email and send its invitation (ID-1, EU-1, PU-3)."""
-    if not policy.can_invite(actor, req.kind, req.staff_role, req.organization):
+    if not policy.can_invite(actor, req.kind, req.staff_role, req.organization, req.all_organizations):
         raise PermissionDenied
     if req.security_type == SecurityType.SSO:
         # ID-8: single sign-on is offered only once an identity provider exists.

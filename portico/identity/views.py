@@ -242,6 +242,12 @@ def _organizations(membership: Membership):
     return Organization.objects.filter(partner_id=membership.partner_id).order_by("name")
 
 
+def _may_invite_anywhere(membership: Membership) -> bool:
+    """The invite form offers every organization and all-organizations access: staff without a group limit."""
+    first = _organizations(membership).order_by().first()
+    return policy.can_invite(membership, MembershipKind.END_USER, organization=first, all_organizations=True)
+
+
 @membership_required(MembershipKind.STAFF)
 def people(request: HttpRequest) -> HttpResponse:
     membership = request.membership
@@ -264,7 +270,7 @@ def people(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "identity/people.html",
-        {"page": page, "filters": filters, "manageable": manageable, "can_invite": policy.can_invite(membership, MembershipKind.END_USER)},
+        {"page": page, "filters": filters, "manageable": manageable, "can_invite": _may_invite_anywhere(membership)},
     )
 
 
@@ -291,7 +297,7 @@ def invite(request: HttpRequest) -> HttpResponse:
                     phone=data["phone"],
                     language=data["language"],
                     organization=organization if data["kind"] == MembershipKind.END_USER else None,
-                    all_organizations=data["kind"] == MembershipKind.END_USER and organization is None,
+                    all_organizations=data["kind"] == MembershipKind.END_USER and data["all_organizations"],
                     staff_role=data["staff_role"],
                     security_type=data["security_type"],
                 ),

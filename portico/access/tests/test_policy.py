@@ -46,25 +46,29 @@ def model_allows(actor: Member, target: Member, action: str) -> bool:
     return actor.role in PEOPLE_MANAGERS
 
 
-def model_may_invite(actor: Member, kind: str, role: str, org_partner: int | None) -> bool:
+def model_may_invite(actor: Member, kind: str, role: str, org_partner: int | None, all_organizations: bool = False) -> bool:
     if not actor.enabled or actor.kind != "staff":
         return False
     if kind == "staff":
         return role in RANK and role != "owner" and RANK[role] < RANK[actor.role]
     if kind in ("end_user", "customer"):
-        return actor.role in PEOPLE_MANAGERS and org_partner in (None, actor.partner)
+        # EU-1, EU-5: always one organization; all-organizations access widens an end user's devices.
+        if org_partner is None or (all_organizations and kind != "end_user"):
+            return False
+        return actor.role in PEOPLE_MANAGERS and org_partner == actor.partner
     return False
 
 
 # Worlds: memberships drawn from a small pool of people, so one person often holds several.
+# (kind, partner, staff role, organization, enabled, person, devices of all organizations)
 staff_spec = st.tuples(
-    st.just("staff"), st.integers(0, 1), st.sampled_from(ROLES), st.none(), st.booleans(), st.integers(0, 5)
+    st.just("staff"), st.integers(0, 1), st.sampled_from(ROLES), st.none(), st.booleans(), st.integers(0, 5), st.just(False)
 )
 end_user_spec = st.tuples(
-    st.just("end_user"), st.integers(0, 1), st.just(""), st.none() | st.integers(0, 2), st.booleans(), st.integers(0, 5)
+    st.just("end_user"), st.integers(0, 1), st.just(""), st.integers(0, 2), st.booleans(), st.integers(0, 5), st.booleans()
 )
 customer_spec = st.tuples(
-    st.just("customer"), st.integers(0, 1), st.just(""), st.integers(0, 2), st.booleans(), st.integers(0, 5)
+    st.just("customer"), st.integers(0, 1), st.just(""), st.integers(0, 2), st.booleans(), st.integers(0, 5), st.just(False)
 )
 worlds = st.tuples(
     st.tuples(st.integers(1, 3), st.integers(1, 3)),
@@ -82,7 +86,7 @@ def build(world) -> tuple[list[Partner], list[list[Organization]], list[tuple[Me
     people: dict[int, Person] = {}
     taken: set[tuple] = set()
     built = []
-    for kind, p, role, org_index, enabled, person_index in specs:
+    for kind, p, role, org_index, enabled, person_index, all_organizations in specs:
         org = orgs[p][org_index % len(orgs[p])] if org_index is not None else None
         place = org.pk if kind == "customer" and org is not None else p
         keys: set[tuple] = {(kind, person_index, place)}
@@ -99,7 +103,7 @@ def build(world) -> tuple[list[Partner], list[list[Organization]], list[tuple[Me
             kind=kind,
             staff_role=role,
             organization=org if kind != "staff" else None,
-            all_organizations=kind == "end_user" and org is None,
+            all_organizations=all_organizations,
             enabled=enabled,
         )
         built.append((membership, Member(membership.pk, p, kind, role, enabled)))
@@ -141,12 +145,11 @@ def test_pu2_can_invite_only_roles_strictly_beneath_and_never_owner(world):
             for kind in ("end_user", "customer", "bogus"):
                 for p, partner_orgs in enumerate(orgs):
                     org = partner_orgs[0]
-                    assert policy.can_invite(actor, kind, "", org) is model_may_invite(actor_model, kind, "", p), (
-                        actor_model,
-                        kind,
-                        p,
-                    )
-            assert policy.can_invite(actor, "end_user", "", None) is model_may_invite(actor_model, "end_user", "", None)
+                    for wide in (False, True):
+                        assert policy.can_invite(actor, kind, "", org, wide) is model_may_invite(
+                            actor_model, kind, "", p, wide
+                        ), (actor_model, kind, p, wide)
+            assert not policy.can_invite(actor, "end_user", "", None, True)  # EU-5: never without an organization
         transaction.set_rollback(True)
 
 

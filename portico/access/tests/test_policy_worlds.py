@@ -1,11 +1,11 @@
 """The policy against the independent model in `tests/access_oracle.py`, over random worlds.
 
 Each world has two partners with organizations, staff of every rank (some managing groups with
-random scopes), end-user roles (and the built-in Full Portal Access), end users with one or all
-organizations, roles and direct permissions, customer users, and devices with random assignments,
-including assignments that break EU-4. For every (membership, object, action), `can` and `explain`
-agree with the model, and `restrict` returns exactly the model's set (EU-1 … EU-5, PERM-1 …
-PERM-5, DEV-2, PU-1, PU-2, GRP-1 … GRP-3, ID-6).
+random scopes), end-user roles (and the built-in Full Portal Access), end users of one
+organization (some with devices of all organizations), roles and direct permissions, customer
+users, and devices with random assignments, including assignments that break EU-4. For every
+(membership, object, action), `can` and `explain` agree with the model, and `restrict` returns
+exactly the model's set (EU-1 … EU-5, PERM-1 … PERM-5, DEV-2, PU-1, PU-2, GRP-1 … GRP-3, ID-6).
 
 `PORTICO_WORLDS=2000 .venv/bin/python -m pytest portico/access/tests/test_policy_worlds.py` runs
 2,000 worlds; CI runs 200.
@@ -67,7 +67,8 @@ def worlds(draw) -> oracle.World:
                     member.role = "admin"
                 owners.add(partner)
         elif kind == "end_user":
-            member.organization = draw(st.none() | st.sampled_from(orgs_of[partner]))
+            member.organization = draw(st.sampled_from(orgs_of[partner]))
+            member.all_organizations = draw(st.booleans())
             member.roles = draw(st.sets(st.sampled_from([r.key for r in world.roles.values() if r.partner in (None, partner)])))
             member.codes = draw(codes())
         else:
@@ -117,8 +118,9 @@ class Built:
             if m.kind == "staff":
                 row = seed.staff(person, partners[m.partner], m.role, **fields)
             elif m.kind == "end_user":
-                org = self.orgs[m.organization] if m.organization is not None else None
-                row = seed.end_user(person, org, of=partners[m.partner], **fields)
+                row = seed.end_user(
+                    person, self.orgs[m.organization], all_organizations=m.all_organizations, **fields
+                )
                 seed.give_roles(row, *(self.roles[r] for r in m.roles))
                 seed.grant(row, *m.codes)
             else:

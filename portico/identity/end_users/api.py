@@ -35,9 +35,13 @@ class EndUserSerializer(serializers.Serializer):
     phone = serializers.RegexField(r"^\+[1-9][0-9]{6,14}$", source="person.phone", max_length=16, required=False, allow_blank=True)
     language = serializers.ChoiceField(source="person.language", choices=settings.LANGUAGES, required=False)
     organization = serializers.PrimaryKeyRelatedField(
-        queryset=Organization.objects.none(), allow_null=True, help_text="null: all organizations of the partner (EU-1)"
+        queryset=Organization.objects.none(),
+        help_text="The organization the end user belongs to; their tickets are always of it (TK-2, EU-5)",
     )
-    all_organizations = serializers.BooleanField(read_only=True)
+    all_organizations = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Devices of every organization of the partner may be assigned; connections and restores only (EU-1, EU-4)",
+    )
     enabled = serializers.BooleanField(required=False, default=True)
     security_type = serializers.ChoiceField(choices=SecurityType.choices, required=False, default=SecurityType.NATIVE)
     roles = serializers.PrimaryKeyRelatedField(many=True, queryset=EndUserRole.objects.none(), required=False)
@@ -136,6 +140,7 @@ class EndUserViewSet(MembershipSwitchesMixin, PolicyViewSetMixin, viewsets.Gener
             phone=person.get("phone", ""),
             language=person.get("language", self.membership.partner.default_language),
             organization=data.get("organization"),
+            all_organizations=data.get("all_organizations", False),
             security_type=data.get("security_type", SecurityType.NATIVE),
             enabled=data.get("enabled", True),
             email=email or person.get("email", ""),
@@ -170,11 +175,12 @@ class EndUserViewSet(MembershipSwitchesMixin, PolicyViewSetMixin, viewsets.Gener
                 "phone": end_user.person.phone, "language": end_user.person.language,
             },
             "organization": end_user.organization,
+            "all_organizations": end_user.all_organizations,
             "security_type": end_user.security_type,
             "enabled": end_user.enabled,
         }
         current["person"].update(data.get("person", {}))
-        for key in ("organization", "security_type", "enabled"):
+        for key in ("organization", "all_organizations", "security_type", "enabled"):
             if key in data:
                 current[key] = data[key]
         with transaction.atomic():

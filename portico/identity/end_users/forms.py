@@ -30,18 +30,24 @@ class EndUserForm(forms.Form):
     email = forms.EmailField(label=_("Email"), max_length=254)
     phone = forms.CharField(label=_("Phone"), max_length=16, required=False, validators=[phone_validator])
     organization = forms.ModelChoiceField(
-        label=_("Organization access"),
+        label=_("Organization"),
         queryset=None,
+        help_text=_("The organization the end user belongs to. Their tickets are always of this organization."),
+    )
+    all_organizations = forms.BooleanField(
+        label=_("Devices of all organizations"),
         required=False,
-        empty_label=_("All organizations"),
-        help_text=_("One organization, or all organizations of your company."),
+        help_text=_("Organization access for connections and restores: devices of every organization of your company can be assigned."),
     )
     language = forms.ChoiceField(label=_("Display language"), choices=settings.LANGUAGES)
     security_type = forms.ChoiceField(label=_("Security type"), choices=SecurityType.choices, initial=SecurityType.NATIVE)
 
-    def __init__(self, *args, organizations, editing: bool, **kwargs):
+    def __init__(self, *args, organizations, editing: bool, may_give_all_organizations: bool, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["organization"].queryset = organizations
+        if not may_give_all_organizations:
+            # A technician limited by groups cannot reach beyond them (GRP-3).
+            del self.fields["all_organizations"]
         if editing:
             # A person's email is their sign-in everywhere; it is not changed from here.
             self.fields["email"].disabled = True

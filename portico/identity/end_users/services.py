@@ -28,7 +28,8 @@ class EndUserDetails:
     last_name: str
     phone: str
     language: str
-    organization: Organization | None  # None: all organizations of the partner (EU-1)
+    organization: Organization  # the home organization: tickets are always of it (TK-2, EU-5)
+    all_organizations: bool = False  # devices of every organization of the partner (EU-1, EU-4)
     security_type: str = SecurityType.NATIVE
     enabled: bool = True
     email: str = ""  # only when creating
@@ -44,6 +45,12 @@ def _changeable(actor: Membership, end_user: Membership) -> None:
 def _check_place(actor: Membership, details: EndUserDetails) -> None:
     if not policy.can_invite(actor, MembershipKind.END_USER, organization=details.organization):
         raise ValidationError({"organization": _("Choose one of your organizations.")})
+    if details.all_organizations and not policy.can_invite(
+        actor, MembershipKind.END_USER, organization=details.organization, all_organizations=True
+    ):
+        raise ValidationError(
+            {"all_organizations": _("Only staff who see every organization can give devices of all organizations.")}
+        )
     if details.security_type == SecurityType.SSO:
         raise ValidationError({"security_type": _("Single sign-on needs an identity provider, and none is configured yet.")})
 
@@ -61,7 +68,7 @@ def create_end_user(actor: Membership, details: EndUserDetails) -> Membership:
             phone=details.phone,
             language=details.language,
             organization=details.organization,
-            all_organizations=details.organization is None,
+            all_organizations=details.all_organizations,
             security_type=details.security_type,
             enabled=details.enabled,
         ),
@@ -85,10 +92,10 @@ def update_end_user(actor: Membership, end_user: Membership, details: EndUserDet
             identity.set_enabled(actor, end_user, True)
             end_user.refresh_from_db()
         end_user.organization = details.organization
-        end_user.all_organizations = details.organization is None
+        end_user.all_organizations = details.all_organizations
         end_user.security_type = details.security_type
         end_user.save(update_fields=["organization", "all_organizations", "security_type"])
-        if details.organization is not None:
+        if not end_user.all_organizations:
             _drop_devices_outside(actor, end_user)
         record(
             "membership.changed", actor=actor, obj=end_user, partner_id=end_user.partner_id,

@@ -103,6 +103,7 @@ def end_user_list(request: HttpRequest) -> HttpResponse:
 def end_user_general(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     actor = request.membership
     end_user = _end_user(request, pk) if pk is not None else None
+    some_organization = _organizations(request).order_by().first()
     initial = {"language": actor.partner.default_language}
     if end_user is not None:
         person = end_user.person
@@ -113,12 +114,18 @@ def end_user_general(request: HttpRequest, pk: int | None = None) -> HttpRespons
             "email": person.email,
             "phone": person.phone,
             "organization": end_user.organization_id,
+            "all_organizations": end_user.all_organizations,
             "language": person.language,
             "security_type": end_user.security_type,
         }
-    elif not policy.can_invite(actor, MembershipKind.END_USER, organization=_organizations(request).order_by().first()):
+    elif not policy.can_invite(actor, MembershipKind.END_USER, organization=some_organization):
         raise PermissionDenied
-    form = EndUserForm(_posted(request), initial=initial, organizations=_organizations(request), editing=end_user is not None)
+    form = EndUserForm(
+        _posted(request), initial=initial, organizations=_organizations(request), editing=end_user is not None,
+        may_give_all_organizations=policy.can_invite(
+            actor, MembershipKind.END_USER, organization=some_organization, all_organizations=True
+        ),
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         details = services.EndUserDetails(
@@ -127,6 +134,7 @@ def end_user_general(request: HttpRequest, pk: int | None = None) -> HttpRespons
             phone=data["phone"],
             language=data["language"],
             organization=data["organization"],
+            all_organizations=data.get("all_organizations", False),
             security_type=data["security_type"],
             enabled=data["enabled"],
             email=data["email"],

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from portico import seed
 from portico.access import catalog, policy
 from portico.access.models import Grant, RoleAssignment, full_portal_access
 from portico.audit.models import AuditEvent
-from portico.devices.models import DeviceAssignment
+from portico.devices.models import Device, DeviceAssignment
 from portico.identity.models import Membership
 from tests.support import text_body
 
@@ -38,10 +40,27 @@ def test_eu1_creating_an_end_user_sends_the_invitation(admin, org_a, signed_in, 
     assert "/invitations/" in text_body(message)
 
 
-def test_eu1_organization_access_is_one_organization_or_all(admin, signed_in):
-    signed_in(admin).post("/console/end-users/new/", _general(None))
+def test_eu1_eu5_all_organizations_user_keeps_a_home_organization(admin, org_a, signed_in):
+    client = signed_in(admin)
+    response = client.post("/console/end-users/new/", _general(None, all_organizations="on"))
+    assert response.status_code == 200 and "is-invalid" in response.content.decode()  # an organization always
+    client.post("/console/end-users/new/", _general(org_a, all_organizations="on"))
     nora = Membership.objects.get(person__email="nora@contoso.test")
-    assert nora.all_organizations and nora.organization is None
+    assert nora.all_organizations and nora.organization == org_a
+    page = client.get(f"/console/end-users/{nora.pk}/").content.decode()
+    assert re.search(r'<input[^>]*name="all_organizations"[^>]*checked', page)
+
+
+def test_eu4_widening_to_all_organizations_keeps_devices_and_home(admin, org_a, user_org, device_a, signed_in):
+    seed.assign(user_org, device_a)
+    person = user_org.person
+    signed_in(admin).post(
+        f"/console/end-users/{user_org.pk}/",
+        _general(org_a, first_name=person.first_name, last_name=person.last_name, email=person.email, all_organizations="on"),
+    )
+    user_org.refresh_from_db()
+    assert user_org.all_organizations and user_org.organization == org_a
+    assert list(user_org.assigned_devices.all()) == [device_a]
 
 
 def test_eu1_sso_is_refused_until_an_identity_provider_exists(admin, org_a, signed_in):
@@ -186,7 +205,7 @@ def test_eu1_bad_input_gets_field_errors_and_changes_nothing(admin, org_a, signe
     assert not Membership.objects.filter(kind="end_user").exists()
 
 
-def test_eu1_another_partners_organization_is_refused(admin, foreign_org, signed_in):
+def test_eu1_another_partners_organization_is_refused(admin, org_a, foreign_org, signed_in):
     response = signed_in(admin).post("/console/end-users/new/", _general(foreign_org))
     assert response.status_code == 200
     assert not Membership.objects.filter(kind="end_user").exists()
@@ -219,12 +238,28 @@ def test_eu1_grp3_scoped_admin_cannot_change_end_users_outside_their_scope(admin
         assert not target.role_assignments.exists() and not target.direct_grants.exists()
 
 
-def test_eu1_grp3_scoped_admin_cannot_create_an_all_organizations_user(admin_scoped, org_b, signed_in):
+def test_eu1_grp3_scoped_admin_cannot_create_an_all_organizations_user(admin_scoped, org_a, org_b, signed_in):
     client = signed_in(admin_scoped)
+    assert 'name="all_organizations"' not in client.get("/console/end-users/new/").content.decode()
     for org in (None, org_b):
-        response = client.post("/console/end-users/new/", _general(org))
+        response = client.post("/console/end-users/new/", _general(org, all_organizations="on"))
         assert response.status_code == 200 and "is-invalid" in response.content.decode()
     assert not Membership.objects.filter(person__email="nora@contoso.test").exists()
+    # The switch is not theirs to give: a user of their own organization is created without it.
+    client.post("/console/end-users/new/", _general(org_a, all_organizations="on"))
+    nora = Membership.objects.get(person__email="nora@contoso.test")
+    assert nora.organization == org_a and not nora.all_organizations
+
+
+def test_grp3_scoped_admin_never_reaches_an_all_organizations_user_at_home_in_their_scope(
+    admin_scoped, org_a, user_all_orgs, device_a
+):
+    assert user_all_orgs.organization == org_a and policy.can(admin_scoped, "view", org_a)
+    for action in ("view", "change", "disable", "reset_password", "delete"):
+        assert not policy.can(admin_scoped, action, user_all_orgs)
+    assert not policy.assignable_devices(admin_scoped, user_all_orgs, Device.objects.all()).exists()
+    assert policy.can_invite(admin_scoped, "end_user", organization=org_a)
+    assert not policy.can_invite(admin_scoped, "end_user", organization=org_a, all_organizations=True)
 
 
 def test_eu4_devices_tab_refuses_another_partners_device(admin, user_all_orgs, device_b, foreign_device, signed_in):

@@ -55,9 +55,30 @@ def test_eu4_api_devices_follow_the_organization_rule(admin, user_org, device_a,
 
 def test_eu4_api_narrowing_removes_devices(admin, org_a, user_all_orgs, device_a, device_b):
     seed.assign(user_all_orgs, device_a, device_b)
-    response = api_client(admin).patch(f"/api/v1/end-users/{user_all_orgs.pk}/", {"organization": org_a.pk}, format="json")
+    response = api_client(admin).patch(f"/api/v1/end-users/{user_all_orgs.pk}/", {"all_organizations": False}, format="json")
     assert response.status_code == 200, response.content
+    assert response.json()["organization"] == org_a.pk and response.json()["all_organizations"] is False
     assert list(user_all_orgs.assigned_devices.all()) == [device_a]
+
+
+def test_eu4_api_moving_an_all_organizations_user_home_keeps_their_devices(admin, org_b, user_all_orgs, device_a, device_b):
+    seed.assign(user_all_orgs, device_a, device_b)
+    response = api_client(admin).patch(f"/api/v1/end-users/{user_all_orgs.pk}/", {"organization": org_b.pk}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["organization"] == org_b.pk and response.json()["all_organizations"] is True
+    assert set(user_all_orgs.assigned_devices.all()) == {device_a, device_b}
+
+
+def test_eu1_grp3_api_scoped_admin_cannot_give_devices_of_all_organizations(admin_scoped, org_a, user_org):
+    client = api_client(admin_scoped)
+    body = {"email": "nora@contoso.test", "first_name": "Nora", "last_name": "Newman", "organization": org_a.pk}
+    response = client.post("/api/v1/end-users/", {**body, "all_organizations": True}, format="json")
+    assert response.status_code == 400 and "all_organizations" in response.json()
+    response = client.patch(f"/api/v1/end-users/{user_org.pk}/", {"all_organizations": True}, format="json")
+    assert response.status_code == 400 and "all_organizations" in response.json()
+    user_org.refresh_from_db()
+    assert not user_org.all_organizations
+    assert not Membership.objects.filter(person__email="nora@contoso.test").exists()
 
 
 def test_perm5_access_table_changes_on_the_very_next_request(admin, partner, user_org, device_a):
@@ -106,15 +127,19 @@ def test_eu2_api_roles(admin, support, partner, other_partner):
 @pytest.mark.parametrize(
     "body",
     [
-        {"email": "x", "first_name": "a", "last_name": "b", "organization": None},
-        {"email": "a@b.test", "first_name": "a" * 500, "last_name": "b", "organization": None},
+        {"email": "x", "first_name": "a", "last_name": "b", "organization": "ORG"},
+        {"email": "a@b.test", "first_name": "a" * 500, "last_name": "b", "organization": "ORG"},
         {"email": "a@b.test", "first_name": "a", "last_name": "b", "organization": "zz"},
-        {"email": "a@b.test", "first_name": "a", "last_name": "b", "organization": None, "permissions": ["root"]},
-        {"email": "a@b.test", "first_name": "a", "last_name": "b", "organization": None, "roles": [999999]},
+        {"email": "a@b.test", "first_name": "a", "last_name": "b", "organization": None, "all_organizations": True},
+        {"email": "a@b.test", "first_name": "a", "last_name": "b", "organization": "ORG", "all_organizations": "maybe"},
+        {"email": "a@b.test", "first_name": "a", "last_name": "b", "organization": "ORG", "permissions": ["root"]},
+        {"email": "a@b.test", "first_name": "a", "last_name": "b", "organization": "ORG", "roles": [999999]},
         [],
     ],
 )
-def test_eu1_api_bad_input_gets_field_errors(admin, body):
+def test_eu1_api_bad_input_gets_field_errors(admin, org_a, body):
+    if isinstance(body, dict) and body["organization"] == "ORG":
+        body = {**body, "organization": org_a.pk}
     response = api_client(admin).post("/api/v1/end-users/", body, format="json")
     assert response.status_code == 400
     assert not Membership.objects.filter(kind="end_user").exists()
@@ -148,10 +173,14 @@ def test_eu1_api_create_sends_the_invitation(admin, org_a, mailbox, django_captu
     with django_capture_on_commit_callbacks(execute=True):
         response = api_client(admin).post(
             "/api/v1/end-users/",
-            {"email": "nora@contoso.test", "first_name": "Nora", "last_name": "Newman", "organization": None},
+            {
+                "email": "nora@contoso.test", "first_name": "Nora", "last_name": "Newman",
+                "organization": org_a.pk, "all_organizations": True,
+            },
             format="json",
         )
     assert response.status_code == 201 and response.json()["all_organizations"] is True
+    assert response.json()["organization"] == org_a.pk
     (message,) = mailbox.wait_for("nora@contoso.test")
     assert "/invitations/" in text_body(message)
 

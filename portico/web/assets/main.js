@@ -11,12 +11,13 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("form[data-autosubmit] select").forEach((select) => {
     select.addEventListener("change", () => select.form.submit());
   });
-  // Invite form: an organization applies to end users, a role to staff users.
+  // Invite form: an organization and its device access apply to end users, a role to staff users.
   document.querySelectorAll("form[data-invite-form]").forEach((form) => {
     const kind = form.querySelector("select[name=kind]");
     const show = () => {
       const staff = kind.value === "staff";
       form.querySelector("[data-field=organization]")?.classList.toggle("d-none", staff);
+      form.querySelector("[data-field=all_organizations]")?.classList.toggle("d-none", staff);
       form.querySelector("[data-field=staff_role]")?.classList.toggle("d-none", !staff);
     };
     kind?.addEventListener("change", show);

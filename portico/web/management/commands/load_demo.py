@@ -111,7 +111,9 @@ class Command(BaseCommand):
                 if org_name:
                     end_users.append(seed.end_user(someone, orgs[org_name]))
                 else:
-                    end_users.append(seed.end_user(someone, of=partner))
+                    # The partner's own IT person: at home in the first organization, devices of all.
+                    first = orgs[spec["organizations"][0]]
+                    end_users.append(seed.end_user(someone, first, all_organizations=True))
             self._devices_and_access(partner, list(orgs.values()), end_users, staff[StaffRole.SUPPORT])
             record("demo.loaded", partner_id=partner.pk, actor_email="demo", after={"partner": partner.name})
         email, first, last = SHARED_PERSON
