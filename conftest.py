@@ -167,3 +167,19 @@ def device_b(org_b):
 @pytest.fixture
 def foreign_device(foreign_org):
     return seed.device(foreign_org, "LITWARE-MAC", "mac", os_version="macOS 15")
+
+
+@pytest.fixture(scope="session")
+def dovecot():
+    """A private Dovecot IMAP server on loopback (tests/dovecot.py). Without the dovecot-imapd
+    package the tests that need it skip, except in CI (CI set), where they fail."""
+    import os
+
+    from tests.dovecot import Dovecot, binary
+
+    if binary("dovecot") is None:
+        if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
+            pytest.fail("CI is set but dovecot is not installed: install dovecot-imapd (`make system-packages`)")
+        pytest.skip("dovecot is not installed (apt-get install dovecot-imapd); CI runs these tests")
+    with Dovecot() as server:
+        yield server
