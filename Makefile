@@ -39,7 +39,7 @@ demo-code:
 	@$(PY) manage.py demo_code "$(EMAIL)"
 
 system-packages:
-	scripts/apt-install chromium
+	scripts/apt-install chromium dovecot-imapd
 
 test: install system-packages
 	$(PY) -m pytest $(PYTEST_ARGS)
