@@ -47,6 +47,22 @@ def raw_token(user_org, token_of):
     return token_of(user_org, "fuzzer")
 
 
+@pytest.fixture
+def ticket_a(user_org, support, settings, tmp_path):
+    """A ticket of `user_org` (given organization-wide ticketing) with a reply and an internal note, each with a file."""
+    from portico import seed
+    from portico.access.catalog import TICKETS_ORGANIZATION
+    from portico.tickets import services
+    from portico.tickets.attachments import from_bytes
+
+    settings.MEDIA_ROOT = tmp_path
+    seed.grant(user_org, TICKETS_ORGANIZATION)
+    ticket = services.open_ticket(user_org, services.TicketDraft(subject="Printer jams", description="Paper stuck"))
+    services.comment_on(support, ticket, "Restart it", [from_bytes("steps.txt", b"1. off")])
+    services.comment_on(support, ticket, "Toner is fine", [from_bytes("log.txt", b"ok")], internal=True)
+    return ticket
+
+
 # Tokens: create
 
 
@@ -194,7 +210,7 @@ def wsgi_inside_test_transaction():
 
 @pytest.mark.parametrize("who", ["user_org", "admin"])
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-def test_schemathesis_finds_no_server_error(request, token_of, who, mode, org_a, device_a):
+def test_schemathesis_finds_no_server_error(request, token_of, who, mode, org_a, device_a, ticket_a):
     """As an end user and as an Admin who can change things, nothing the schema allows or forbids is a 500."""
     raw_token = token_of(request.getfixturevalue(who), "fuzzer")
     token = ApiToken.objects.get()
@@ -202,7 +218,7 @@ def test_schemathesis_finds_no_server_error(request, token_of, who, mode, org_a,
         schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", get_wsgi_application())
         paths = {op.ok().path for op in schema.get_all_operations()}
         # Every resource of the API is in the fuzzed schema.
-        assert {"/me/", "/tokens/", "/devices/", "/end-users/", "/end-user-roles/", "/staff-users/", "/groups/"} <= {
+        assert {"/me/", "/tokens/", "/devices/", "/end-users/", "/end-user-roles/", "/staff-users/", "/groups/", "/tickets/"} <= {
             "/" + p.removeprefix("/api/v1/").split("/")[0] + "/" for p in paths
         }, paths
 
