@@ -8,7 +8,7 @@ fallback for mail programs that drop the headers.
 from __future__ import annotations
 
 import re
-import uuid
+import secrets
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -34,19 +34,28 @@ def _domain(mailbox: SupportMailbox | None) -> str:
     return urlsplit(settings.SITE_URL).hostname or "portico.localhost"
 
 
-def root_message_id(ticket: Ticket, mailbox: SupportMailbox | None = None) -> str:
-    return f"ticket-{ticket.pk}@{_domain(mailbox if mailbox is not None else _mailbox(ticket))}"
+_OURS = re.compile(r"^ticket-\d+[.-]")
 
 
-def start_thread(ticket: Ticket) -> None:
-    ThreadMessage.objects.get_or_create(message_id=root_message_id(ticket), defaults={"ticket": ticket})
+def is_our_message_id(message_id: str) -> bool:
+    """Ids in the form of our notices' are ours to make: mail may not plant one for a later ticket."""
+    return bool(_OURS.match(message_id))
+
+
+def start_thread(ticket: Ticket, mailbox: SupportMailbox | None = None) -> str:
+    """The ticket's root Message-ID, made once with a random part so no one can guess it ahead."""
+    prefix = f"ticket-{ticket.pk}."
+    root = ThreadMessage.objects.filter(ticket=ticket, message_id__startswith=prefix).order_by("id").first()
+    if root is not None:
+        return root.message_id
+    domain = _domain(mailbox if mailbox is not None else _mailbox(ticket))
+    return ThreadMessage.objects.create(ticket=ticket, message_id=f"{prefix}{secrets.token_hex(8)}@{domain}").message_id
 
 
 def _send(ticket: Ticket, template: str, context: dict) -> None:
     mailbox = _mailbox(ticket)
-    root = root_message_id(ticket, mailbox)
-    ThreadMessage.objects.get_or_create(message_id=root, defaults={"ticket": ticket})
-    message_id = f"ticket-{ticket.pk}-{uuid.uuid4().hex[:16]}@{_domain(mailbox)}"
+    root = start_thread(ticket, mailbox)
+    message_id = f"ticket-{ticket.pk}-{secrets.token_hex(8)}@{_domain(mailbox)}"
     ThreadMessage.objects.create(ticket=ticket, message_id=message_id)
     headers = {"Message-ID": f"<{message_id}>", "In-Reply-To": f"<{root}>", "References": f"<{root}>"}
     if mailbox is not None:

@@ -358,7 +358,7 @@ def _require_inbound(actor: Membership, inbound: InboundEmail) -> None:
         raise PermissionDenied
 
 
-def _mail_author(ticket: Ticket, sender: str) -> Membership | None:
+def mail_author(ticket: Ticket, sender: str) -> Membership | None:
     """The sender's own membership when TK-3 lets it comment on `ticket` (normally the requester)."""
     if not sender:
         return None
@@ -394,7 +394,7 @@ def add_inbound_to_ticket(actor: Membership, inbound: InboundEmail, ticket: Tick
             uploads.append(upload)
         else:
             left_out.append(_("%(name)s: at most %(count)d files are kept.") % {"name": upload.name, "count": MAX_FILES})
-    author = _mail_author(ticket, parsed.sender)
+    author = mail_author(ticket, parsed.sender)
     body = parsed.body.strip()
     if author is None:
         author = actor
@@ -410,7 +410,7 @@ def add_inbound_to_ticket(actor: Membership, inbound: InboundEmail, ticket: Tick
             raise ValidationError(_("A message with the same Message-ID is already on a ticket."))
         before = _inbound_snapshot(inbound)
         comment = comment_on(author, ticket, body, uploads, source=CommentSource.EMAIL)
-        if inbound.message_id:
+        if inbound.message_id and not notices.is_our_message_id(inbound.message_id):
             # Replies to this message now find the ticket too.
             ThreadMessage.objects.get_or_create(message_id=inbound.message_id, defaults={"ticket": ticket})
         inbound.state, inbound.ticket, inbound.comment = InboundState.PLACED, ticket, comment

@@ -1,4 +1,4 @@
-from portico.tickets.views import attachments, board, portal
+from portico.tickets.views import attachments, board, mailbox, portal
 
 app_name = "tickets"
-urlpatterns = portal.urlpatterns + board.urlpatterns + attachments.urlpatterns
+urlpatterns = portal.urlpatterns + board.urlpatterns + attachments.urlpatterns + mailbox.urlpatterns

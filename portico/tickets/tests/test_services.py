@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
@@ -38,7 +40,9 @@ def test_tk1_end_user_opens_ticket_in_home_organization_with_attachment(user_own
     # The requester hears that the ticket exists, in the thread every later notice joins (TK-7).
     [notice] = mailbox.wait_for("olivia@contoso.test")
     assert notice["Subject"] == f"[Ticket#{ticket.pk}] Printer jams"
-    assert notice["In-Reply-To"] == notice["References"] == f"<ticket-{ticket.pk}@127.0.0.1>"
+    root = ticket.thread_messages.order_by("id").first().message_id
+    assert re.fullmatch(rf"ticket-{ticket.pk}\.[0-9a-f]{{16}}@127\.0\.0\.1", root)  # not guessable ahead
+    assert notice["In-Reply-To"] == notice["References"] == f"<{root}>"
 
 
 @pytest.mark.django_db
@@ -132,7 +136,7 @@ def test_tk7_technician_reply_is_mailed_to_requester_in_their_language_and_note_
     assert "Please restart the printer." in body and "toner" not in body
     assert f"Support Staff hat auf Ticket #{ticket.pk} geantwortet:" in body
     assert reply["Subject"].startswith(f"[Ticket#{ticket.pk}]")
-    assert reply["In-Reply-To"] == f"<ticket-{ticket.pk}@127.0.0.1>"
+    assert reply["In-Reply-To"] == notices[0]["In-Reply-To"]
     assert reply["Message-ID"] != notices[0]["Message-ID"]
     ticket.refresh_from_db()
     assert ticket.status == TicketStatus.OPEN
