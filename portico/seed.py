@@ -117,3 +117,17 @@ def ticket(requester: Membership, subject: str, description: str = "", **fields)
         partner_id=requester.partner_id, organization_id=requester.organization_id, requester=requester,
         subject=subject, description=description, search_text=f"{subject}\n{description}", **fields,
     )
+
+
+def comment(ticket, author: Membership, body: str, *, internal: bool = False):
+    """A comment as if `author` had written it, without notices or audit (tests and demo data)."""
+    from portico.tickets.models import TicketComment
+
+    person = author.person
+    if not internal:
+        ticket.search_text = f"{ticket.search_text}\n{body}"
+        ticket.save(update_fields=["search_text"])
+    return TicketComment.objects.create(
+        ticket=ticket, author=author, author_name=f"{person.first_name} {person.last_name}".strip() or person.email,
+        body=body, internal=internal,
+    )

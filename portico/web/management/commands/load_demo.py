@@ -14,6 +14,7 @@ from portico.access.models import full_portal_access
 from portico.access.roles import StaffRole
 from portico.audit.services import record
 from portico.tenancy.models import Partner
+from portico.tickets.models import Ticket, TicketPriority, TicketStatus
 
 DEMO_PASSWORD = "portico-demo-2026"
 
@@ -37,6 +38,7 @@ PARTNERS = [
             ("claire.martin", "Claire", "Martin", "Tailspin Toys", "fr"),
             ("jonas.weber", "Jonas", "Weber", "Adatum Legal", "de"),
             ("it.roamer", "Riley", "Quinn", None, "en"),
+            ("lucas.souza", "Lucas", "Souza", "Contoso Dental", "en"),
         ],
     },
     {
@@ -81,6 +83,27 @@ ROLES = [
     ),
 ]
 
+# Demo tickets: (subject, description, status, priority, [(author, comment, internal)]).
+TICKETS = [
+    ("Printer on the 2nd floor jams", "The HP printer near reception jams on every double-sided job.",
+     TicketStatus.OPEN, TicketPriority.NORMAL,
+     [("support", "Thanks, we are looking at it. Could you send a photo of the error on the display?", False),
+      ("support", "Firmware 2.3 known to misfeed duplex; schedule update after hours.", True),
+      ("requester", "Photo attached to the next email, it says 'Paper jam tray 2'.", False)]),
+    ("VPN disconnects every hour", "Since Monday the VPN drops every hour and I have to sign in again.",
+     TicketStatus.PENDING, TicketPriority.HIGH,
+     [("support", "Please restart your laptop and tell us if it still happens.", False)]),
+    ("New employee laptop", "We have a new colleague starting on the 1st. Please prepare a laptop.",
+     TicketStatus.NEW, TicketPriority.LOW, []),
+    ("Shared drive is slow", "Opening files on the shared drive takes more than a minute.",
+     TicketStatus.CLOSED, TicketPriority.NORMAL,
+     [("admin", "We moved the share to the new file server; it should be fast again.", False),
+      ("requester", "Much better, thank you!", False)]),
+    ("Email bounces from a supplier", "Mails to our supplier come back with 'mailbox unavailable'.",
+     TicketStatus.OPEN, TicketPriority.URGENT,
+     [("support", "Supplier's MX changed; waiting for their DNS TTL.", True)]),
+]
+
 # One person with memberships at both partners shows the account picker (ID-5).
 SHARED_PERSON = ("alex.morgan@consultants.example", "Alex", "Morgan")
 
@@ -115,6 +138,7 @@ class Command(BaseCommand):
                     first = orgs[spec["organizations"][0]]
                     end_users.append(seed.end_user(someone, first, all_organizations=True))
             self._devices_and_access(partner, list(orgs.values()), end_users, staff[StaffRole.SUPPORT])
+            self._tickets(end_users, staff)
             record("demo.loaded", partner_id=partner.pk, actor_email="demo", after={"partner": partner.name})
         email, first, last = SHARED_PERSON
         alex = seed.person(email, DEMO_PASSWORD, first_name=first, last_name=last)
@@ -122,6 +146,22 @@ class Command(BaseCommand):
         seed.staff(alex, north, StaffRole.SUPPORT)
         seed.end_user(alex, blue.organizations.get(name="Litware Bau"))
         self.stdout.write(self.style.SUCCESS("Demo data loaded."))
+
+    def _tickets(self, end_users, staff) -> None:
+        """A few tickets per end user, with replies, an internal note and a closed one (TK-1 … TK-6)."""
+        now = timezone.now()
+        support, admin = staff[StaffRole.SUPPORT], staff[StaffRole.ADMIN]
+        for n, member in enumerate(end_users):
+            for k, (subject, description, status, priority, replies) in enumerate(TICKETS[n % 2 :: 2] or TICKETS):
+                ticket = seed.ticket(
+                    member, subject, description, status=status, priority=priority,
+                    assignee=support if k % 2 == 0 else None,
+                    closed_at=now - timedelta(days=2) if status == TicketStatus.CLOSED else None,
+                )
+                when = now - timedelta(days=3 * (k + 1) + n)
+                for author, body, internal in replies:
+                    seed.comment(ticket, {"support": support, "admin": admin, "requester": member}[author], body, internal=internal)
+                Ticket.objects.filter(pk=ticket.pk).update(created_at=when, updated_at=when + timedelta(hours=5))
 
     def _devices_and_access(self, partner, orgs, end_users, support) -> None:
         """Devices in every organization, assigned to its end users; roles; a scoped Support user."""
