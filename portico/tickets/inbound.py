@@ -583,8 +583,11 @@ def reply_text(text: str) -> str:
     """The new text of a reply: cut at the reply marker and at Outlook's history, then drop the
     trailing quoted lines and the "On … wrote:" line that introduces them."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    # Our notice quoted below the reply: what introduces the quote is an attribution, date or not.
+    quoted_notice = False
     for index, line in enumerate(lines):
         if REPLY_MARKER in line:
+            quoted_notice = line.lstrip().startswith(">")
             lines = lines[:index]
             break
     cut = _outlook_history(lines)
@@ -596,7 +599,7 @@ def reply_text(text: str) -> str:
         for size in (1, 2, 3):
             tail = " ".join(x.strip() for x in lines[-size:])
             # Every mail program puts a date or time in it; "On second thought … wrote:" has none.
-            if len(lines) >= size and _ATTRIBUTION.match(tail) and re.search(r"\d", tail):
+            if len(lines) >= size and _ATTRIBUTION.match(tail) and (quoted_notice or re.search(r"\d", tail)):
                 del lines[-size:]
                 break
         else:

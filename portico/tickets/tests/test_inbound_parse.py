@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from portico.tickets.inbound import REPLY_MARKER, ParsedMail, parse_message
+from portico.tickets.inbound import REPLY_MARKER, ParsedMail, parse_message, reply_text
 
 
 def mail(body: str = "Thanks, that fixed it.", *, subtype: str = "plain", **headers: str) -> EmailMessage:
@@ -418,3 +418,9 @@ def test_tk7_real_messages_read_cleanly():
     )
     assert (auto.auto_reply_reason, auto.ticket_number) == ("Auto-Submitted: auto-replied", 42)
     assert html.body == "Only html"
+
+
+def test_tk7_attribution_without_a_date_is_cut_when_our_notice_is_quoted_below_it():
+    text = "Works now.\n\nOn Monday, Support wrote:\n> ## Reply above this line ##\n> Support replied:\n"
+    assert reply_text(text) == "Works now."
+    assert reply_text("On second thought it wrote: nothing.\n") == "On second thought it wrote: nothing."
