@@ -61,6 +61,8 @@ class Ticket(models.Model):
             models.Index(fields=["partner", "-updated_at", "-id"], name="ticket_partner_updated"),
             models.Index(fields=["partner", "status", "-updated_at", "-id"], name="ticket_partner_status_updated"),
             models.Index(fields=["assignee", "status", "-updated_at", "-id"], name="ticket_assignee_status_updated"),
+            # The board's "most urgent first" and its Urgent filter, partner-wide.
+            models.Index(fields=["partner", "-priority", "-updated_at", "-id"], name="ticket_partner_priority"),
         ]
 
     def __str__(self) -> str:

@@ -150,6 +150,17 @@ def test_tk6_with_many_organizations_the_organization_filter_searches_by_name(ad
     client = signed_in(admin)
     assert "Extra 17" not in client.get(BOARD).content.decode()
     assert set(shown(client.get(BOARD, {"status": "all", "organization": "fabri"}))) == pks(world, "fabrikam")
+    # A number is an organization's id (links carry it), not a search for names holding it.
+    fabrikam = world["fabrikam"].organization_id
+    assert set(shown(client.get(BOARD, {"status": "all", "organization": fabrikam}))) == pks(world, "fabrikam")
+
+
+def test_tk6_a_requester_search_matching_too_many_people_asks_for_more(admin, world, signed_in, monkeypatch):
+    monkeypatch.setattr(board_views, "REQUESTER_MATCHES", 1)
+    client = signed_in(admin)
+    response = client.get(BOARD, {"status": "all", "requester": "user"})  # Olivia, Carl and Bea User
+    assert "More than 1 people match" in response.content.decode()
+    assert set(shown(client.get(BOARD, {"status": "all", "requester": "carl"}))) == pks(world, "vpn", "old")
 
 
 def test_tk6_sorting(admin, world, signed_in):

@@ -183,6 +183,12 @@ def test_tk5_move_refused_while_the_requester_lacks_access_then_done_with_a_new_
     assert event.before["organization"] == org_a.pk and event.after["requester"] == user_org_b.pk
 
 
+def test_tk5_moving_to_where_the_ticket_is_changes_nothing(admin, ticket, org_a, signed_in):
+    response = signed_in(admin).post(f"{page(ticket)}move/", {"organization": org_a.pk, "requester": ""}, follow=True)
+    assert "Nothing to change." in response.content.decode()
+    assert not AuditEvent.objects.filter(action="ticket.moved").exists()
+
+
 def test_tk5_the_new_requester_can_be_given_by_email(admin, ticket, org_b, user_org_b, signed_in):
     response = signed_in(admin).post(f"{page(ticket)}move/", {"organization": org_b.pk, "requester": "BEA@fabrikam.test"})
     assert response.status_code == 302

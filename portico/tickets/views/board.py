@@ -64,6 +64,8 @@ from portico.web.keyset import keyset_page
 PAGE_SIZE = 25
 # End users listed by the requester search of a new ticket.
 CANDIDATE_LIMIT = 20
+# People a requester filter by name or email may match.
+REQUESTER_MATCHES = 50
 # The board's "Held mail" button counts up to here and shows "99+" beyond.
 HELD_COUNT_LIMIT = 100
 
@@ -123,7 +125,11 @@ def filtered_tickets(tickets, filters: BoardFilterForm, actor: Membership):
         tickets = tickets.filter(assignee__isnull=True)
     elif assignee:
         tickets = tickets.filter(assignee_id=int(assignee))
-    tickets = filter_by_organization(tickets, filters.value("organization"))
+    organization = filters.value("organization")
+    if isinstance(organization, str) and as_id(organization) is not None:
+        # Past the menu's 200 organizations the filter is a name search; a number is an id from a link.
+        organization = as_id(organization)
+    tickets = filter_by_organization(tickets, organization)
     requester, named = filters.value("requester"), None
     if requester:
         number = as_id(requester)
@@ -131,7 +137,14 @@ def filtered_tickets(tickets, filters: BoardFilterForm, actor: Membership):
             tickets = tickets.filter(requester_id=number)
             named = _end_users(actor).select_related("person").filter(pk=number).first()
         else:
-            tickets = tickets.filter(requester__in=matching_people(_end_users(actor), requester).values("pk"))
+            # Resolved first and bounded: "all tickets of 2,000 people called Marino" is no filter.
+            people = list(matching_people(_end_users(actor), requester).values_list("pk", flat=True)[: REQUESTER_MATCHES + 1])
+            if len(people) > REQUESTER_MATCHES:
+                filters.add_error("requester", _("More than %(count)d people match. Add to the name or give the email address.") % {
+                    "count": REQUESTER_MATCHES
+                })
+            else:
+                tickets = tickets.filter(requester_id__in=people)
     return search_tickets(tickets, filters.value("q") or ""), named
 
 
@@ -301,6 +314,9 @@ def board_move(request: HttpRequest, pk: int) -> HttpResponse:
     form = _move_form(actor, request.POST)
     if form.is_valid():
         organization, requester = form.cleaned_data["organization"], form.cleaned_data["requester"]
+        if organization == ticket.organization and requester in (None, ticket.requester):
+            messages.info(request, _("Nothing to change."))
+            return redirect("tickets:board_detail", pk=ticket.pk)
         try:
             moved = services.move_ticket(actor, ticket, organization, requester)
         except ValidationError as exc:
