@@ -139,7 +139,7 @@ class EndUserViewSet(MembershipSwitchesMixin, PolicyViewSetMixin, viewsets.Gener
             last_name=person.get("last_name", ""),
             phone=person.get("phone", ""),
             language=person.get("language", self.membership.partner.default_language),
-            organization=data.get("organization"),
+            organization=data["organization"],
             all_organizations=data.get("all_organizations", False),
             security_type=data.get("security_type", SecurityType.NATIVE),
             enabled=data.get("enabled", True),
