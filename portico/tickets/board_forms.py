@@ -26,7 +26,7 @@ MAX_ID = 2**63
 
 # The board's status filter: the open ones (default), any, or one status.
 ACTIVE, ANY_STATUS = "active", "all"
-STATUS_FILTERS = [(ACTIVE, _("Open ones (not closed)")), (ANY_STATUS, _("Any status")), *TicketStatus.choices]
+STATUS_FILTERS = [(ACTIVE, _("Not closed")), (ANY_STATUS, _("Any status")), *TicketStatus.choices]
 ME, NOBODY = "me", "none"
 
 # Every ordering ends in the id, so a keyset cursor is exact when timestamps tie.
@@ -95,7 +95,7 @@ class BoardFilterForm(forms.Form):
     assignee = forms.ChoiceField(label=_("Assignee"), required=False)
     requester = forms.CharField(
         label=_("Requester"), required=False, max_length=SEARCH_LIMIT,
-        widget=forms.TextInput(attrs={"placeholder": _("Requester: name or email")}),
+        widget=forms.TextInput(attrs={"placeholder": _("Name or email")}),
     )
     sort = forms.ChoiceField(label=_("Sort"), required=False, choices=SORT_CHOICES)
 
