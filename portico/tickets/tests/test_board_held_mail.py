@@ -76,6 +76,19 @@ def test_tk7_held_mail_pages_with_a_cursor(admin, partner, signed_in, monkeypatc
     assert seen == made[::-1]
 
 
+def test_tk7_held_mail_list_queries_do_not_grow_with_rows(admin, partner, ticket, signed_in, django_assert_max_num_queries):
+    client = signed_in(admin)
+    held(partner, raw_mail("a@x.test", "First", "one"), ticket=ticket)
+    with django_assert_max_num_queries(20) as few:
+        client.get(HELD, {"state": "all"})
+    for i in range(20):
+        message = held(partner, raw_mail("a@x.test", f"Mail {i}", "x", message_id=f"<q{i}@mail.test>"), ticket=ticket)
+        if i % 2:
+            InboundEmail.objects.filter(pk=message.pk).update(settled_by=admin, state=InboundState.IGNORED)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert len(listed(client.get(HELD, {"state": "all"}))) == 21
+
+
 def test_tk7_held_message_shows_sender_reason_and_text_and_downloads_whole(admin, partner, signed_in):
     raw = raw_mail("Olivia User <olivia@contoso.test>", "Printer again", "It jams once more.",
                    attachments=[("photo.png", b"\x89PNG fake", "image/png")])

@@ -183,6 +183,22 @@ def test_tk5_move_refused_while_the_requester_lacks_access_then_done_with_a_new_
     assert event.before["organization"] == org_a.pk and event.after["requester"] == user_org_b.pk
 
 
+def test_tk5_past_the_menu_limit_the_organization_and_the_new_requester_are_typed(
+    admin, ticket, org_b, user_org_b, signed_in, monkeypatch
+):
+    from portico.tickets import board_forms
+
+    monkeypatch.setattr(board_forms, "MENU_LIMIT", 0)
+    client = signed_in(admin)
+    refused = client.post(f"{page(ticket)}move/", {"organization": "Fabrikam"}).content.decode()
+    assert "has no access to tickets of Fabrikam" in refused and "An end user of Fabrikam." in refused
+    assert '<select name="requester"' not in refused and 'name="requester"' in refused
+    done = client.post(f"{page(ticket)}move/", {"organization": "Fabrikam", "requester": "bea@fabrikam.test"})
+    assert done.status_code == 302
+    ticket.refresh_from_db()
+    assert (ticket.organization, ticket.requester) == (org_b, user_org_b)
+
+
 def test_tk5_moving_to_where_the_ticket_is_changes_nothing(admin, ticket, org_a, signed_in):
     response = signed_in(admin).post(f"{page(ticket)}move/", {"organization": org_a.pk, "requester": ""}, follow=True)
     assert "Nothing to change." in response.content.decode()
