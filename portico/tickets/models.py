@@ -63,6 +63,8 @@ class Ticket(models.Model):
             models.Index(fields=["assignee", "status", "-updated_at", "-id"], name="ticket_assignee_status_updated"),
             # The board's "most urgent first" and its Urgent filter, partner-wide.
             models.Index(fields=["partner", "-priority", "-updated_at", "-id"], name="ticket_partner_priority"),
+            # The portal's "most urgent first" within an organization.
+            models.Index(fields=["organization", "-priority", "-updated_at", "-id"], name="ticket_org_priority"),
         ]
 
     def __str__(self) -> str:
