@@ -14,7 +14,7 @@ from portico.access.models import full_portal_access
 from portico.access.roles import StaffRole
 from portico.audit.services import record
 from portico.tenancy.models import Partner
-from portico.tickets.models import Ticket, TicketPriority, TicketStatus
+from portico.tickets.models import Ticket, TicketComment, TicketPriority, TicketStatus
 
 DEMO_PASSWORD = "portico-demo-2026"
 
@@ -159,9 +159,14 @@ class Command(BaseCommand):
                     closed_at=now - timedelta(days=2) if status == TicketStatus.CLOSED else None,
                 )
                 when = now - timedelta(days=3 * (k + 1) + n)
-                for author, body, internal in replies:
-                    seed.comment(ticket, {"support": support, "admin": admin, "requester": member}[author], body, internal=internal)
-                Ticket.objects.filter(pk=ticket.pk).update(created_at=when, updated_at=when + timedelta(hours=5))
+                for hours, (author, body, internal) in enumerate(replies, start=1):
+                    written = seed.comment(
+                        ticket, {"support": support, "admin": admin, "requester": member}[author], body, internal=internal
+                    )
+                    TicketComment.objects.filter(pk=written.pk).update(created_at=when + timedelta(hours=hours))
+                Ticket.objects.filter(pk=ticket.pk).update(
+                    created_at=when, updated_at=when + timedelta(hours=len(replies), minutes=5)
+                )
 
     def _devices_and_access(self, partner, orgs, end_users, support) -> None:
         """Devices in every organization, assigned to its end users; roles; a scoped Support user."""
