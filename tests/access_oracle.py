@@ -84,6 +84,9 @@ class World:
     roles: dict[int, Role] = field(default_factory=dict)
     members: dict[int, Member] = field(default_factory=dict)
     devices: dict[int, Device] = field(default_factory=dict)
+    tickets: dict[int, Ticket] = field(default_factory=dict)
+    comments: dict[int, Comment] = field(default_factory=dict)
+    attachments: dict[int, Attachment] = field(default_factory=dict)
 
     # GRP-3 ------------------------------------------------------------------------------
     def reach(self, staff: Member) -> set[int]:
@@ -185,3 +188,85 @@ def allows_role(world: World, actor: Member, action: str, role: Role) -> bool:
     if action == "view":
         return role.partner in (None, actor.partner)
     return role.partner == actor.partner and actor.role in ORGANIZATION_EDITORS
+
+
+# Tickets (TK-2, TK-3, TK-4, TK-6, EU-5) ---------------------------------------------------
+
+# Decisions: the staff roles that manage people work tickets; Finance does not.
+TICKET_HANDLERS = PEOPLE_MANAGERS
+TICKET_ACTIONS = ["view", "change", "comment", "close"]
+OPEN_STATUSES = {"new", "open", "pending"}
+TICKET_STATUSES = sorted(OPEN_STATUSES | {"closed"})
+
+
+@dataclass
+class Ticket:
+    key: int
+    partner: int
+    organization: int
+    requester: int  # member key: an end user of the partner, at home here or (moved since) elsewhere
+    status: str = "new"
+
+
+@dataclass
+class Comment:
+    key: int
+    ticket: int
+    internal: bool  # TK-6: an internal note
+
+
+@dataclass
+class Attachment:
+    key: int
+    ticket: int
+    comment: int | None  # None: a file of the ticket itself
+
+
+def ticket_scope(world: World, user: Member) -> str:
+    """PERM-3: "organization", "own", or "" (no ticketing)."""
+    codes = world.permissions(user)
+    if "tickets.organization" in codes:
+        return "organization"
+    return "own" if "tickets.own" in codes else ""
+
+
+def allows_ticket(world: World, actor: Member, action: str, ticket: Ticket) -> bool:
+    if not actor.enabled or action not in TICKET_ACTIONS or ticket.partner != actor.partner:
+        return False
+    if actor.kind == "staff":
+        # TK-4, TK-6: technicians get every change, within the organizations they see (GRP-3).
+        return actor.role in TICKET_HANDLERS and ticket.organization in world.reach(actor)
+    if actor.kind != "end_user" or action == "change":
+        return False
+    scope = ticket_scope(world, actor)
+    # TK-2, EU-5: only the home organization's tickets, whatever the user's device access.
+    if not scope or ticket.organization != actor.organization:
+        return False
+    reported = ticket.requester == actor.key
+    if action == "comment":
+        return reported  # TK-3
+    return reported or scope == "organization"  # seeing, and TK-4's close and reopen
+
+
+def allows_comment(world: World, actor: Member, action: str, comment: Comment) -> bool:
+    """Comments are seen through their ticket; internal notes by technicians only (TK-6)."""
+    if action != "view" or not allows_ticket(world, actor, "view", world.tickets[comment.ticket]):
+        return False
+    return actor.kind == "staff" or not comment.internal
+
+
+def allows_attachment(world: World, actor: Member, action: str, attachment: Attachment) -> bool:
+    """Files are seen through their ticket; an internal note's files by technicians only (TK-6)."""
+    if action != "view" or not allows_ticket(world, actor, "view", world.tickets[attachment.ticket]):
+        return False
+    on_note = attachment.comment is not None and world.comments[attachment.comment].internal
+    return actor.kind == "staff" or not on_note
+
+
+def open_ticket_count(world: World, actor: Member) -> int | None:
+    """The open tickets an end user sees (the portal's home); None without ticketing (TK-1, PERM-3)."""
+    if not actor.enabled or actor.kind != "end_user" or not ticket_scope(world, actor):
+        return None
+    return sum(
+        1 for t in world.tickets.values() if t.status in OPEN_STATUSES and allows_ticket(world, actor, "view", t)
+    )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from django.core.files.base import ContentFile
 from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -27,10 +28,22 @@ from portico.access.models import EndUserRole, full_portal_access
 from portico.devices.models import Device
 from portico.identity.models import Membership, Person
 from portico.tenancy.models import Group, Organization
+from portico.tickets.models import Ticket, TicketAttachment, TicketComment
 from tests import access_oracle as oracle
 
 WORLDS = int(os.environ.get("PORTICO_WORLDS", "200"))
 UNKNOWN_ACTION = "frobnicate"
+# A word in every ticket of every world: searching for it finds exactly what may be seen.
+EVERY_TICKET = "kestrel"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def media_root(tmp_path_factory):
+    """Ticket files of the worlds are written to a directory of their own."""
+    from django.test import override_settings
+
+    with override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media")):
+        yield
 
 
 @st.composite
@@ -98,7 +111,34 @@ def worlds(draw) -> oracle.World:
             # Any end user of the partner, even outside their organization access (breaks EU-4).
             draw(st.sets(st.sampled_from(same_partner), min_size=1)) if same_partner else set(),
         )
+    add_tickets(draw, world, keys, orgs_of)
     return world
+
+
+def add_tickets(draw, world: oracle.World, keys, orgs_of) -> None:
+    """Tickets of random end users, mostly in the requester's home organization and sometimes in
+    another of the partner (the requester moved since); public comments and internal notes; files
+    on tickets and on comments of both kinds."""
+    end_users = [m for m in world.members.values() if m.kind == "end_user"]
+    if not end_users:
+        return
+    for _ in range(draw(st.integers(0, 6))):
+        requester = draw(st.sampled_from(end_users))
+        elsewhere = draw(st.integers(0, 3)) == 0
+        organization = draw(st.sampled_from(orgs_of[requester.partner])) if elsewhere else requester.organization
+        assert organization is not None
+        key = next(keys)
+        world.tickets[key] = oracle.Ticket(
+            key, requester.partner, organization, requester.key, draw(st.sampled_from(oracle.TICKET_STATUSES))
+        )
+        for _ in range(draw(st.integers(0, 2))):
+            comment = next(keys)
+            world.comments[comment] = oracle.Comment(comment, key, draw(st.booleans()))
+    for _ in range(draw(st.integers(0, 4)) if world.tickets else 0):
+        ticket = draw(st.sampled_from(sorted(world.tickets)))
+        on = [None] + [c.key for c in world.comments.values() if c.ticket == ticket]
+        key = next(keys)
+        world.attachments[key] = oracle.Attachment(key, ticket, draw(st.sampled_from(on)))
 
 
 class Built:
@@ -140,6 +180,32 @@ class Built:
             self.devices[k] = seed.device(self.orgs[d.organization], f"Device {k}", d.os, backup_enabled=d.backup)
             for member in d.assigned:
                 seed.assign(self.members[member], self.devices[k])
+        self._build_tickets(world)
+
+    def _build_tickets(self, world: oracle.World) -> None:
+        self.tickets: dict[int, Ticket] = {}
+        for k, t in world.tickets.items():
+            subject = f"Ticket {k} {EVERY_TICKET}"
+            org = self.orgs[t.organization]
+            self.tickets[k] = Ticket.objects.create(
+                partner_id=org.partner_id, organization=org, requester=self.members[t.requester],
+                subject=subject, description=subject, status=t.status, search_text=subject,
+            )
+        self.comments = {
+            k: TicketComment.objects.create(
+                ticket=self.tickets[c.ticket], author_name="Someone", body=f"Comment {k}", internal=c.internal
+            )
+            for k, c in world.comments.items()
+        }
+        self.attachments: dict[int, TicketAttachment] = {}
+        for k, a in world.attachments.items():
+            row = TicketAttachment(
+                ticket=self.tickets[a.ticket], comment=self.comments[a.comment] if a.comment is not None else None,
+                original_name=f"file{k}.txt", content_type="text/plain", size=len(str(k)),
+            )
+            row.file.save(row.original_name, ContentFile(str(k).encode()), save=False)
+            row.save()
+            self.attachments[k] = row
 
 
 def _check(world, built, model, rows, objects, allows, actions):
@@ -169,6 +235,13 @@ def test_policy_equals_the_spec_model_in_random_worlds(world):
             world, built, Device, built.devices, world.devices, oracle.allows_device,
             oracle.OBJECT_ACTIONS + oracle.DEVICE_USES,
         )
+        # TK-2 … TK-4, TK-6, EU-5: seeing, changing, commenting, closing; notes and files through their ticket.
+        _check(world, built, Ticket, built.tickets, world.tickets, oracle.allows_ticket, oracle.TICKET_ACTIONS)
+        _check(world, built, TicketComment, built.comments, world.comments, oracle.allows_comment, ["view", "change"])
+        _check(
+            world, built, TicketAttachment, built.attachments, world.attachments, oracle.allows_attachment,
+            ["view", "change"],
+        )
         # explain gives the same answer as can, with a denying reason whenever it says no.
         for actor_key, actor in world.members.items():
             for device_key, device in world.devices.items():
@@ -185,6 +258,7 @@ ENDPOINTS = {
     "/api/v1/staff-users/": lambda world: [(k, m, oracle.allows_member) for k, m in world.members.items() if m.kind == "staff"],
     "/api/v1/end-user-roles/": lambda world: [(k, r, oracle.allows_role) for k, r in world.roles.items()],
     "/api/v1/groups/": lambda world: [(k, g, oracle.allows_group) for k, g in world.groups.items()],
+    "/api/v1/tickets/": lambda world: [(k, t, oracle.allows_ticket) for k, t in world.tickets.items()],
 }
 
 
@@ -195,6 +269,7 @@ def _rows(built: Built, path: str) -> dict:
         "/api/v1/staff-users/": built.members,
         "/api/v1/end-user-roles/": built.roles,
         "/api/v1/groups/": built.groups,
+        "/api/v1/tickets/": built.tickets,
     }[path]
 
 
@@ -230,4 +305,110 @@ def test_every_api_list_returns_exactly_what_the_spec_model_allows(world):
                 rows = _rows(built, path)
                 expected = {rows[k].pk for k, obj, allows in objects(world) if allows(world, actor, "view", obj)}
                 assert _all_ids(client, path) == expected, (path, actor)
+        transaction.set_rollback(True)
+
+
+def page_client(member: Membership):
+    """A browser session acting as `member`, past sign-in and MFA, without walking the sign-in pages."""
+    import time
+
+    from django.test import Client
+
+    client = Client()
+    client.force_login(member.person)
+    session = client.session
+    session["membership_id"] = member.pk
+    session["membership_chosen_at"] = time.time()
+    session["account_authentication_methods_user"] = str(member.person.pk)
+    session["account_authentication_methods"] = [{"method": "mfa", "type": "totp", "at": time.time()}]
+    session.save()
+    return client
+
+
+def _page_ids(client, path: str, params: dict, link: str) -> set[int]:
+    """Ticket ids linked from a list page (the worlds hold fewer tickets than a page)."""
+    import re
+
+    response = client.get(path, params)
+    assert response.status_code == 200, (path, params, response.status_code)
+    return {int(pk) for pk in re.findall(rf'href="{link}(\d+)/"', response.content.decode())}
+
+
+def _walk(client, path: str, params: dict) -> set[int]:
+    ids: set[int] = set()
+    response = client.get(path, {**params, "page_size": 2})
+    while True:
+        assert response.status_code == 200, (path, params, response.status_code)
+        body = response.json()
+        ids |= {row["id"] for row in body["results"]}
+        if not body["next"]:
+            return ids
+        response = client.get(body["next"])
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=max(WORLDS // 10, 20), deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+)
+@given(world=worlds())
+def test_tickets_in_every_list_search_thread_download_and_count_equal_the_spec_model(world):
+    """TK-2, TK-3, TK-4, TK-6, EU-5, GRP-3 seen from outside: the portal's and the board's lists,
+    searches, the API's tickets, threads and files, downloads and open counts show exactly what the
+    model allows; internal notes and their files never reach an end user."""
+    from portico.tickets.search import search_tickets
+    from portico.tickets.views.portal import open_ticket_count
+    from tests.support import api_client
+
+    with transaction.atomic():
+        built = Built(world)
+        pk_of = {k: row.pk for k, row in built.tickets.items()}
+        for actor_key, actor in world.members.items():
+            member = built.members[actor_key]
+            visible = {pk_of[k] for k, t in world.tickets.items() if oracle.allows_ticket(world, actor, "view", t)}
+            searched = search_tickets(policy.restrict(Ticket.objects.all(), member, "view"), EVERY_TICKET)
+            assert set(searched.values_list("pk", flat=True)) == visible, actor
+            assert open_ticket_count(member) == oracle.open_ticket_count(world, actor), actor
+            if not actor.enabled:
+                continue
+            api = api_client(member)
+            assert _walk(api, "/api/v1/tickets/", {"q": EVERY_TICKET}) == visible, actor
+            for k, ticket in world.tickets.items():
+                path = f"/api/v1/tickets/{pk_of[k]}/"
+                if pk_of[k] not in visible:
+                    assert api.get(path).status_code == 404, (actor, ticket)
+                    assert api.get(f"{path}comments/").status_code == 404, (actor, ticket)
+                    continue
+                assert api.get(path).status_code == 200, (actor, ticket)
+                thread = {built.comments[c].pk for c, comment in world.comments.items()
+                          if comment.ticket == k and oracle.allows_comment(world, actor, "view", comment)}
+                assert _walk(api, f"{path}comments/", {}) == thread, (actor, ticket)
+                files = {built.attachments[a].pk for a, attachment in world.attachments.items()
+                         if attachment.ticket == k and oracle.allows_attachment(world, actor, "view", attachment)}
+                assert _walk(api, f"{path}attachments/", {}) == files, (actor, ticket)
+            browser = page_client(member)
+            for k, attachment in world.attachments.items():
+                row = built.attachments[k]
+                expected = 200 if oracle.allows_attachment(world, actor, "view", attachment) else 404
+                assert api.get(f"/api/v1/tickets/{row.ticket_id}/attachments/{row.pk}/").status_code == expected
+                assert browser.get(f"/tickets/{row.ticket_id}/attachments/{row.pk}/").status_code == expected
+            if actor.kind == "end_user":
+                scope = oracle.ticket_scope(world, actor)
+                if not scope:
+                    assert browser.get("/portal/tickets/").status_code == 404, actor
+                    continue
+                link = "/portal/tickets/"
+                listed = _page_ids(browser, link, {"tab": "open"}, link) | _page_ids(browser, link, {"tab": "closed"}, link)
+                assert listed == visible, actor
+                reported = {pk_of[k] for k, t in world.tickets.items() if t.requester == actor_key} & visible
+                assert _page_ids(browser, link, {"tab": "mine"}, link) == reported, actor
+                if scope == "organization":
+                    assert _page_ids(browser, link, {"tab": "organization", "q": EVERY_TICKET}, link) == visible, actor
+            elif actor.kind == "staff":
+                link = "/console/tickets/"
+                if actor.role not in oracle.TICKET_HANDLERS:
+                    assert browser.get(link).status_code == 404, actor
+                    continue
+                assert _page_ids(browser, link, {"status": "all"}, link) == visible, actor
+                assert _page_ids(browser, link, {"status": "all", "q": EVERY_TICKET}, link) == visible, actor
         transaction.set_rollback(True)
