@@ -524,3 +524,29 @@ def test_uploads_must_be_multipart(user_own_tickets):
     ticket = _open(user_own_tickets)
     response = api_client(user_own_tickets).post(f"{API}{ticket.pk}/attachments/", {"attachments": ["x"]}, format="json")
     assert response.status_code == 415
+
+
+# The schema
+
+
+def test_the_schema_describes_every_ticket_operation_without_warnings(client):
+    from drf_spectacular.drainage import GENERATOR_STATS
+
+    GENERATOR_STATS.reset()
+    response = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    problems = [m for m in [*GENERATOR_STATS._warn_cache, *GENERATOR_STATS._error_cache] if "icket" in m]
+    assert problems == []
+    paths = response.json()["paths"]
+    assert {
+        f"{API}", f"{API}{{id}}/", f"{API}{{id}}/move/", f"{API}{{id}}/comments/", f"{API}{{id}}/attachments/",
+        f"{API}{{id}}/attachments/{{attachment_pk}}/",
+    } <= set(paths)
+    assert set(paths[f"{API}{{id}}/"]) == {"get", "patch"}
+
+
+def test_options_describes_the_resource_without_error(user_own_tickets, admin):
+    ticket = _open(user_own_tickets)
+    for member in (user_own_tickets, admin):
+        assert api_client(member).options(API).status_code == 200
+        assert api_client(member).options(f"{API}{ticket.pk}/").status_code == 200
