@@ -6,6 +6,9 @@ organization (some with devices of all organizations), roles and direct permissi
 users, and devices with random assignments, including assignments that break EU-4. For every
 (membership, object, action), `can` and `explain` agree with the model, and `restrict` returns
 exactly the model's set (EU-1 … EU-5, PERM-1 … PERM-5, DEV-2, PU-1, PU-2, GRP-1 … GRP-3, ID-6).
+Worlds also hold tickets with public comments, internal notes and files, and the ticket lists,
+searches, threads, downloads and open counts of the portal, the board and the API are held to the
+model too (TK-2, TK-3, TK-4, TK-6).
 
 `PORTICO_WORLDS=2000 .venv/bin/python -m pytest portico/access/tests/test_policy_worlds.py` runs
 2,000 worlds; CI runs 200.
