@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
@@ -121,7 +122,7 @@ class FilePages(KeysetPages):
 
 class TooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request is larger than the attachment limits allow."
+    default_detail = gettext_lazy("The request is larger than the attachment limits allow.")
     default_code = "too_large"
 
 
@@ -180,7 +181,7 @@ class TicketViewSet(PolicyViewSetMixin, viewsets.GenericViewSet):
         except ValueError:
             length = 0
         if length > upload_limit():
-            raise TooLarge(_("The request is larger than the attachment limits allow."))
+            raise TooLarge
         super().initial(request, *args, **kwargs)
 
     def get_serializer_class(self):
