@@ -19,6 +19,9 @@ from portico import seed
 from portico.access.roles import StaffRole
 from tests.support import PASSWORD, Inbox, sign_in
 
+# One Playwright for the whole run: its sync API cannot start twice in one thread.
+pytest_plugins = ["tests.browser.fixtures"]
+
 
 def _free_port() -> int:
     with socket.socket() as s:

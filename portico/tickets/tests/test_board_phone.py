@@ -5,26 +5,12 @@ from __future__ import annotations
 import os
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from portico import seed
 from portico.tickets.models import InboundEmail, InboundState, TicketComment
-from tests.browser import conftest as browser_fixtures
 from tests.browser.pages import sign_in
 from tests.browser.test_layout import PHONE, assert_no_horizontal_overflow
-
-# The browser tests' page fixtures, used here by name.
-base_url, new_page = browser_fixtures.base_url, browser_fixtures.new_page
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """This module's own Chromium, stopped when the module ends: Playwright's sync API runs one at a
-    time, so a session-wide one copied into a module would block the next module's."""
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=browser_fixtures.CHROMIUM, args=browser_fixtures.CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.mark.browser

@@ -15,7 +15,6 @@ from playwright.sync_api import expect
 from portico.notifications import secrets
 from portico.tickets.models import SupportMailbox, Ticket
 from portico.tickets.tasks import poll_support_mailboxes
-from tests.browser.conftest import base_url, browser, new_page  # noqa: F401 - the browser tests' fixtures, used by name
 from tests.browser.pages import path_is, sign_in
 from tests.support import text_body
 

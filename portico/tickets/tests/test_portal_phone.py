@@ -7,7 +7,6 @@ import pytest
 from playwright.sync_api import expect
 
 from portico import seed
-from tests.browser.conftest import base_url, browser, new_page  # noqa: F401 - the browser tests' fixtures, used by name
 from tests.browser.pages import path_is, sign_in
 from tests.browser.test_layout import PHONE, assert_no_horizontal_overflow
 
