@@ -139,8 +139,12 @@ def test_tk7_eight_bit_and_large_messages_come_back_byte_identical(dovecot, box)
     assert [m.raw for m in fetched] == [eight_bit, large]
 
 
-def test_tk7_check_connection_passes_for_good_settings(box):
-    check_connection(box)
+def test_tk7_check_connection_passes_for_good_settings_and_leaves_mail_unread(dovecot, box):
+    dovecot.append(box.username, b"From: a@b.test\r\nSubject: hi\r\n\r\nhello\r\n")
+    assert check_connection(box) is None
+    with dovecot.client(box.username) as client:
+        client.select_folder(box.folder, readonly=True)
+        assert len(client.search("UNSEEN")) == 1
 
 
 def test_tk7_wrong_password_is_a_clear_error_and_the_password_is_never_shown(dovecot, box):
