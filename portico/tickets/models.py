@@ -65,6 +65,8 @@ class Ticket(models.Model):
             models.Index(fields=["partner", "-priority", "-updated_at", "-id"], name="ticket_partner_priority"),
             # The portal's "most urgent first" within an organization.
             models.Index(fields=["organization", "-priority", "-updated_at", "-id"], name="ticket_org_priority"),
+            # "Mine, most urgent first": without it the requester's tickets are all sorted per page.
+            models.Index(fields=["requester", "-priority", "-updated_at", "-id"], name="ticket_requester_priority"),
         ]
 
     def __str__(self) -> str:
