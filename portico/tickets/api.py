@@ -9,11 +9,9 @@ Lists page by keyset in their own order and never count the table.
 
 from __future__ import annotations
 
-import logging
-
 from django.db import transaction
 from django.db.models import Prefetch
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
@@ -32,6 +30,7 @@ from portico.access.policy import Action, TicketAction
 from portico.api.viewsets import PolicyViewSetMixin, caller
 from portico.identity.models import MembershipKind
 from portico.tickets import services
+from portico.tickets.attachments import download_response
 from portico.tickets.models import OPEN_STATUSES, CommentSource, Ticket, TicketAttachment, TicketComment
 from portico.tickets.search import search_tickets
 from portico.tickets.serializers import (
@@ -54,8 +53,6 @@ from portico.tickets.serializers import (
 from portico.tickets.services import TicketDraft, visible_ticket
 from portico.tickets.views.attachments import upload_limit
 from portico.web.keyset import keyset_page
-
-logger = logging.getLogger(__name__)
 
 
 class KeysetPages(BasePagination):
@@ -124,21 +121,6 @@ class TooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = gettext_lazy("The request is larger than the attachment limits allow.")
     default_code = "too_large"
-
-
-def _file_response(attachment: TicketAttachment) -> FileResponse:
-    try:
-        handle = attachment.file.open("rb")
-    except OSError:
-        logger.exception("Attachment %s of ticket %s is missing from storage", attachment.pk, attachment.ticket_id)
-        raise Http404 from None
-    response = FileResponse(
-        handle, as_attachment=True, filename=attachment.original_name, content_type=attachment.content_type
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
 
 
 ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The ticket's id")
@@ -375,7 +357,7 @@ class TicketViewSet(PolicyViewSetMixin, viewsets.GenericViewSet):
         )
         if found is None:
             raise Http404
-        return _file_response(found)
+        return download_response(found)
 
 
 def register(router) -> None:

@@ -4,7 +4,6 @@ files are a 404 for end users. Also the body limit of the pages that receive att
 
 from __future__ import annotations
 
-import logging
 from functools import wraps
 
 from django.conf import settings
@@ -16,11 +15,9 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from portico.access import policy
 from portico.access.policy import Action
 from portico.identity.views import membership_required
-from portico.tickets.attachments import MAX_FILES
+from portico.tickets.attachments import MAX_FILES, download_response
 from portico.tickets.models import TicketAttachment
 from portico.tickets.services import visible_ticket
-
-logger = logging.getLogger(__name__)
 
 # Django's default bound of a request's non-file fields, when the setting says "no bound".
 _TEXT_FIELDS_BYTES = 2_621_440
@@ -67,19 +64,7 @@ def download(request: HttpRequest, ticket_pk: int, pk: int) -> FileResponse:
     )
     if attachment is None:
         raise Http404
-    try:
-        handle = attachment.file.open("rb")
-    except OSError:
-        logger.exception("Attachment %s of ticket %s is missing from storage", attachment.pk, ticket.pk)
-        raise Http404 from None
-    response = FileResponse(
-        handle, as_attachment=True, filename=attachment.original_name, content_type=attachment.content_type
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private"
-    # Should a browser still show it in a tab, it runs nothing and loads nothing.
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    return download_response(attachment)
 
 
 urlpatterns = [
