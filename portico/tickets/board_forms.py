@@ -8,14 +8,11 @@ technician see; the services decide the rest, and their errors are shown on thes
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 from django.db.models import Q, QuerySet
-from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
 from portico.tenancy.forms import ORGANIZATION_MENU_LIMIT, organization_filter_field
-from portico.tickets.attachments import MAX_FILES
-from portico.tickets.forms import MultipleFileField
+from portico.tickets.forms import attachments_field
 from portico.tickets.models import InboundState, TicketPriority, TicketStatus
 from portico.tickets.services import SUBJECT_LIMIT, TEXT_LIMIT
 
@@ -73,13 +70,7 @@ def matching_people(people: QuerySet, text: str) -> QuerySet:
     return people
 
 
-def _attachments_field() -> MultipleFileField:
-    return MultipleFileField(
-        label=_("Attachments"),
-        required=False,
-        help_text=_("Up to %(count)d files of %(size)s each.")
-        % {"count": MAX_FILES, "size": filesizeformat(settings.TICKET_ATTACHMENT_MAX_BYTES)},
-    )
+_ATTACHMENTS_HELP = _("Up to %(count)d files of %(size)s each.")
 
 
 class BoardFilterForm(forms.Form):
@@ -216,7 +207,7 @@ class BoardTicketForm(forms.Form):
         field.queryset = people
         field.error_messages["invalid_choice"] = _("Choose one of your end users.")
         field.widget.choices = [(m.pk, f"{person_label(m)} · {m.organization.name}") for m in candidates]
-        self.fields["attachments"] = _attachments_field()
+        self.fields["attachments"] = attachments_field(_ATTACHMENTS_HELP)
 
 
 class ReplyForm(forms.Form):
@@ -229,7 +220,7 @@ class ReplyForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["attachments"] = _attachments_field()
+        self.fields["attachments"] = attachments_field(_ATTACHMENTS_HELP)
 
     @property
     def internal(self) -> bool:

@@ -6,6 +6,8 @@ types, who may comment), and their errors are shown on these forms' fields.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -16,6 +18,9 @@ from portico.tickets import attachments
 from portico.tickets.attachments import MAX_FILES, Upload
 from portico.tickets.models import TicketPriority
 from portico.tickets.services import SUBJECT_LIMIT, TEXT_LIMIT
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 SEARCH_LIMIT = 200
 
@@ -54,13 +59,19 @@ class MultipleFileField(forms.FileField):
         return uploads
 
 
-def _attachments_field() -> MultipleFileField:
+def attachments_field(help_text: StrOrPromise) -> MultipleFileField:
+    """The optional files of a form; `help_text` tells the limits through %(count)d and %(size)s.
+
+    Made with each form, so the limits read in the request's language and current settings.
+    """
     return MultipleFileField(
         label=_("Attachments"),
         required=False,
-        help_text=_("Up to %(count)d files of %(size)s each: images, PDF, text and office documents.")
-        % {"count": MAX_FILES, "size": filesizeformat(settings.TICKET_ATTACHMENT_MAX_BYTES)},
+        help_text=help_text % {"count": MAX_FILES, "size": filesizeformat(settings.TICKET_ATTACHMENT_MAX_BYTES)},
     )
+
+
+_ATTACHMENTS_HELP = _("Up to %(count)d files of %(size)s each: images, PDF, text and office documents.")
 
 
 class TicketListForm(forms.Form):
@@ -89,7 +100,7 @@ class NewTicketForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["attachments"] = _attachments_field()
+        self.fields["attachments"] = attachments_field(_ATTACHMENTS_HELP)
 
 
 class CommentForm(forms.Form):
@@ -100,4 +111,4 @@ class CommentForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["attachments"] = _attachments_field()
+        self.fields["attachments"] = attachments_field(_ATTACHMENTS_HELP)
