@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db import connections
+from django.db.models import F, Field, Func, Model, Q, QuerySet, Value
+from django.db.models.lookups import GreaterThan, LessThan
 from django.utils.dateparse import parse_datetime
 
 
@@ -51,16 +53,17 @@ def _decode(cursor: str, fields: list[str], queryset: QuerySet) -> tuple[str, li
     if direction not in ("next", "prev") or not isinstance(values, list) or len(values) != len(fields):
         return None
     decoded = []
+    ops = connections[queryset.db].ops
     for name, value in zip(fields, values, strict=True):
-        field = queryset.model._meta.get_field(name.lstrip("-").removesuffix("_id"))
-        internal = field.get_internal_type()
+        internal = _field(queryset.model, name).get_internal_type()
         if internal == "DateTimeField":
             value = parse_datetime(value) if isinstance(value, str) else None
             if value is None:
                 return None
-        elif internal in ("AutoField", "BigAutoField", "PositiveSmallIntegerField", "IntegerField",
-                          "PositiveBigIntegerField", "BigIntegerField", "SmallIntegerField", "PositiveIntegerField"):
-            if not isinstance(value, int) or isinstance(value, bool) or abs(value) >= 2**63:
+        elif internal in ops.integer_field_ranges:
+            # A number the column cannot hold is no cursor of ours, and would be an error in the row comparison.
+            low, high = ops.integer_field_range(internal)
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
                 return None
         elif not isinstance(value, str):
             return None
@@ -68,8 +71,32 @@ def _decode(cursor: str, fields: list[str], queryset: QuerySet) -> tuple[str, li
     return direction, decoded
 
 
-def _after(fields: list[str], values: list[Any], reverse: bool) -> Q:
-    """Rows strictly after `values` in the order `fields` (or before, when `reverse`)."""
+def _field(model: type[Model], name: str) -> Field:
+    """The column an ordering entry such as "-updated_at" sorts by."""
+    field = model._meta.get_field(name.lstrip("-").removesuffix("_id"))
+    assert isinstance(field, Field)
+    return field
+
+
+class _Row(Func):
+    """A row value, "(a, b, c)": PostgreSQL and SQLite (3.15 and later) compare two of them column
+    by column, and PostgreSQL starts an index range at such a comparison, never at an OR."""
+
+    function = ""
+    output_field = Field()
+
+
+def _after(model: type[Model], fields: list[str], values: list[Any], reverse: bool) -> Q:
+    """Rows of `model` strictly after `values` in the order `fields` (or before, when `reverse`)."""
+    directions = {f.startswith("-") != reverse for f in fields}
+    if len(directions) == 1:
+        # Every column runs the same way: "(updated_at, id) < (%s, %s)". Ordering columns are never
+        # NULL, and a NULL would drop the row from the OR form below just the same.
+        compare = LessThan if directions == {True} else GreaterThan
+        columns = _Row(*(F(f.lstrip("-")) for f in fields))
+        # Each value typed as its column, so it is adapted as in a filter (an aware datetime on PostgreSQL).
+        cursor = _Row(*(Value(v, output_field=_field(model, f)) for f, v in zip(fields, values, strict=True)))
+        return Q(compare(columns, cursor))
     condition = Q()
     for i in range(len(fields) - 1, -1, -1):
         name = fields[i].lstrip("-")
@@ -91,12 +118,14 @@ def keyset_page(queryset: QuerySet, ordering: list[str], cursor: str | None, siz
         return KeysetPage(rows[:size], _cursor_of(rows[size - 1], ordering, "next") if len(rows) > size else None, None)
     direction, values = state
     if direction == "next":
-        rows = list(queryset.filter(_after(ordering, values, reverse=False)).order_by(*ordering)[: size + 1])
+        after = _after(queryset.model, ordering, values, reverse=False)
+        rows = list(queryset.filter(after).order_by(*ordering)[: size + 1])
         page = rows[:size]
         next_cursor = _cursor_of(page[-1], ordering, "next") if len(rows) > size else None
         return KeysetPage(page, next_cursor, _cursor_of(page[0], ordering, "prev") if page else None)
     flipped = [f[1:] if f.startswith("-") else f"-{f}" for f in ordering]
-    rows = list(queryset.filter(_after(ordering, values, reverse=True)).order_by(*flipped)[: size + 1])
+    before = _after(queryset.model, ordering, values, reverse=True)
+    rows = list(queryset.filter(before).order_by(*flipped)[: size + 1])
     page = list(reversed(rows[:size]))
     previous_cursor = _cursor_of(page[0], ordering, "prev") if len(rows) > size else None
     return KeysetPage(page, _cursor_of(page[-1], ordering, "next") if page else None, previous_cursor)
@@ -104,4 +133,3 @@ def keyset_page(queryset: QuerySet, ordering: list[str], cursor: str | None, siz
 
 def _cursor_of(row: Any, ordering: list[str], direction: str) -> str:
     return _encode([getattr(row, f.lstrip("-")) for f in ordering], direction)
-

@@ -6,6 +6,8 @@ import base64
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from portico import seed
@@ -13,7 +15,7 @@ from portico.tickets.models import Ticket
 from portico.web.keyset import keyset_page
 from tests.support import PASSWORD
 
-ORDERINGS = [["-updated_at", "-id"], ["id"], ["-id"], ["-priority", "-updated_at", "-id"]]
+ORDERINGS = [["-updated_at", "-id"], ["id"], ["-id"], ["-priority", "-updated_at", "-id"], ["priority", "-id"]]
 
 
 @pytest.fixture
@@ -51,12 +53,53 @@ def test_next_pages_then_previous_pages_see_every_row_once(tickets, ordering):
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "cursor",
-    ["garbage", "", "e30", base64.urlsafe_b64encode(b'{"d":"next","v":[1]}').decode(),
-     base64.urlsafe_b64encode(b'{"d":"next","v":["x", 99999999999999999999999]}').decode(),
-     base64.urlsafe_b64encode(b'{"d":"sideways","v":["2026-01-01T00:00:00+00:00", 1]}').decode(),
-     base64.urlsafe_b64encode(b'{"d":"next","v":[null, true]}').decode(), "\x00"],
+    [
+        "garbage",
+        "",
+        "e30",
+        base64.urlsafe_b64encode(b'{"d":"next","v":[1]}').decode(),
+        base64.urlsafe_b64encode(b'{"d":"next","v":["x", 99999999999999999999999]}').decode(),
+        base64.urlsafe_b64encode(b'{"d":"sideways","v":["2026-01-01T00:00:00+00:00", 1]}').decode(),
+        base64.urlsafe_b64encode(b'{"d":"next","v":[null, true]}').decode(),
+        "\x00",
+    ],
 )
 def test_a_cursor_that_is_not_ours_gives_the_first_page(tickets, cursor):
     first = keyset_page(tickets, ["-updated_at", "-id"], None, 5)
     page = keyset_page(tickets, ["-updated_at", "-id"], cursor, 5)
     assert [t.pk for t in page] == [t.pk for t in first]
+
+
+@pytest.mark.django_db
+def test_a_number_the_column_cannot_hold_gives_the_first_page(tickets):
+    ordering = ["-priority", "-updated_at", "-id"]
+    cursor = base64.urlsafe_b64encode(b'{"d":"next","v":[40000,"2026-01-01T00:00:00+00:00",1]}').decode()
+    page = keyset_page(tickets, ordering, cursor, 5)
+    assert [t.pk for t in page] == [t.pk for t in keyset_page(tickets, ordering, None, 5)]
+
+
+def _cursor_condition(sql: str) -> str:
+    return sql[sql.index(" WHERE ") :].split(" ORDER BY ")[0]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("direction", ["next_cursor", "previous_cursor"])
+def test_a_cursor_of_an_ordering_one_way_is_one_row_comparison(tickets, direction):
+    """The condition PostgreSQL can start an index range at; an OR makes it read every row before the cursor."""
+    first = keyset_page(tickets, ["-updated_at", "-id"], None, 5)
+    second = keyset_page(tickets, ["-updated_at", "-id"], first.next_cursor, 5)
+    with CaptureQueriesContext(connection) as queries:
+        keyset_page(tickets, ["-updated_at", "-id"], getattr(second, direction), 5)
+    condition = _cursor_condition(queries[-1]["sql"])
+    table, q = Ticket._meta.db_table, connection.ops.quote_name
+    columns = f"({q(table)}.{q('updated_at')}, {q(table)}.{q('id')})"
+    assert f"{columns} {'<' if direction == 'next_cursor' else '>'} (" in condition
+    assert " OR " not in condition
+
+
+@pytest.mark.django_db
+def test_a_cursor_of_a_mixed_ordering_compares_column_by_column(tickets):
+    first = keyset_page(tickets, ["priority", "-id"], None, 5)
+    with CaptureQueriesContext(connection) as queries:
+        keyset_page(tickets, ["priority", "-id"], first.next_cursor, 5)
+    assert " OR " in _cursor_condition(queries[-1]["sql"])
