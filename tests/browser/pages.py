@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 import re
-import time
 
-import pyotp
 from playwright.sync_api import Page, expect
 
 from portico import seed
-from tests.support import PASSWORD
-
-TOTP_PERIOD = 30
+from tests.support import PASSWORD, fresh_totp_code
 
 
 def path_is(path: str) -> re.Pattern[str]:
     """Matches a page URL whose path is exactly `path` (any query string)."""
     return re.compile(r"^https?://[^/]+" + re.escape(path) + r"(\?.*)?$")
-
-
-def fresh_totp_code(secret: str) -> str:
-    """The current code, from a time step with a few seconds left.
-
-    allauth accepts only the current step (MFA_TOTP_TOLERANCE 0), so a code typed just before the
-    step ends would be refused by the time it arrives.
-    """
-    left = TOTP_PERIOD - time.time() % TOTP_PERIOD
-    if left < 3:
-        time.sleep(left + 0.1)
-    return pyotp.TOTP(secret).now()
 
 
 def submit_password(page: Page, email: str, password: str = PASSWORD) -> None:
