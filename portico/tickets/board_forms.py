@@ -12,7 +12,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from portico.tenancy.forms import ORGANIZATION_MENU_LIMIT, organization_filter_field
-from portico.tickets.forms import attachments_field
+from portico.tickets.forms import ORDERINGS, SORT_CHOICES, attachments_field
 from portico.tickets.models import InboundState, TicketPriority, TicketStatus
 from portico.tickets.services import SUBJECT_LIMIT, TEXT_LIMIT
 
@@ -25,20 +25,6 @@ MAX_ID = 2**63
 ACTIVE, ANY_STATUS = "active", "all"
 STATUS_FILTERS = [(ACTIVE, _("Not closed")), (ANY_STATUS, _("Any status")), *TicketStatus.choices]
 ME, NOBODY = "me", "none"
-
-# Every ordering ends in the id, so a keyset cursor is exact when timestamps tie.
-ORDERINGS = {
-    "updated": ["-updated_at", "-id"],
-    "newest": ["-id"],
-    "oldest": ["id"],
-    "priority": ["-priority", "-updated_at", "-id"],
-}
-SORT_CHOICES = [
-    ("updated", _("Recently updated")),
-    ("newest", _("Newest first")),
-    ("oldest", _("Oldest first")),
-    ("priority", _("Most urgent first")),
-]
 
 PUBLIC, INTERNAL = "public", "internal"
 

@@ -16,7 +16,6 @@ from django.http import Http404
 from django.utils import timezone
 
 from portico.access import policy
-from portico.access.policy import TicketAction
 from portico.audit.services import record
 from portico.identity.models import Membership
 from portico.notifications import secrets

@@ -1,5 +1,5 @@
-"""Ticket attachments leave the server only here (TK-1, TK-6): looked up through a ticket the
-signed-in membership may see, so a guessed id of another ticket is a 404, and an internal note's
+"""Ticket attachments for the pages (TK-1, TK-6; the API serves them by the same rule and response):
+looked up through a ticket the signed-in membership may see, so a guessed id of another ticket is a 404, and an internal note's
 files are a 404 for end users. Also the body limit of the pages that receive attachments."""
 
 from __future__ import annotations
