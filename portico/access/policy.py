@@ -2,13 +2,15 @@
 
 Each model in reach has a rule that turns (membership, action) into a `Q` over that model, so
 `restrict` is one SQL filter and `can` asks the same question of one object. Nothing else in
-Portico decides who may see or change what. Nothing is cached beyond the call, so a change of
+Portico decides who may see or change what. Nothing is cached beyond the call, or beyond the one
+request a view reads an end user's permissions for (`permissions_read_once`), so a change of
 roles or permissions counts on the very next request (PERM-5).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
 
 from django.db import models
@@ -110,10 +112,38 @@ def manages_groups(actor: Membership) -> bool:
     return actor.managed_groups.filter(partner_id=actor.partner_id).exists()
 
 
-# End-user permissions (PERM-5): the union of roles and direct grants, read fresh on each call.
+# End-user permissions (PERM-5): the union of roles and direct grants, read fresh on each call,
+# or once for a whole request inside `permissions_read_once`.
+
+# Where `permissions_read_once` keeps them on the membership object for the length of its block.
+_READ_ONCE = "_permissions_read_once"
 
 
 def effective_permissions(member: Membership) -> frozenset[str]:
+    remembered = vars(member).get(_READ_ONCE)
+    return remembered if remembered is not None else _read_permissions(member)
+
+
+@contextmanager
+def permissions_read_once(member: Membership | None) -> Iterator[None]:
+    """Within the block, `member`'s permissions are read once and reused; after it, fresh on each call.
+
+    For a request that reads and never changes roles or grants: wrapped around the whole view, the
+    template included, the request asks once instead of once per policy question, and nothing
+    outlives the request (PERM-5). Kept on this one object, so every other object of the same
+    membership, and this one after the block, reads them again.
+    """
+    if member is None or _READ_ONCE in vars(member):  # nothing to read, or an outer block already did
+        yield
+        return
+    setattr(member, _READ_ONCE, _read_permissions(member))
+    try:
+        yield
+    finally:
+        delattr(member, _READ_ONCE)
+
+
+def _read_permissions(member: Membership) -> frozenset[str]:
     from portico.access.models import EndUserRole, Grant
 
     if not _is_end_user(member) or member.pk is None:
