@@ -18,8 +18,6 @@ from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.utils.formats import date_format
-from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -56,11 +54,11 @@ from portico.tickets.models import (
     TicketAttachment,
     TicketComment,
     TicketPriority,
-    TicketStatus,
 )
 from portico.tickets.search import search_tickets
 from portico.tickets.services import TicketDraft, visible_ticket
 from portico.tickets.views.attachments import limit_upload_body
+from portico.tickets.views.rows import label_rows
 from portico.web.forms import add_service_errors
 from portico.web.keyset import keyset_page
 
@@ -151,17 +149,6 @@ def filtered_tickets(tickets, filters: BoardFilterForm, actor: Membership):
     return search_tickets(tickets, filters.value("q") or ""), named
 
 
-def _label(tickets) -> None:
-    """Status and priority labels translated, and times formatted, once per row: in the template,
-    `get_status_display` translates every label of the field each time, and each `date` filter
-    looks its format up again; for 25 rows that cost more than the page's SQL."""
-    statuses = {value: str(label) for value, label in TicketStatus.choices}
-    priorities = {value: str(label) for value, label in TicketPriority.choices}
-    for ticket in tickets:
-        ticket.status_label, ticket.priority_label = statuses[ticket.status], priorities[ticket.priority]
-        ticket.updated_label = date_format(localtime(ticket.updated_at), "SHORT_DATETIME_FORMAT")
-
-
 def _quick_links(request: HttpRequest) -> list[dict]:
     given = {k: v for k, v in request.GET.items() if v and k not in ("cursor", "sort")}
     return [
@@ -180,7 +167,7 @@ def board(request: HttpRequest) -> HttpResponse:
     )
     tickets, named_requester = filtered_tickets(tickets, filters, actor)
     page = keyset_page(tickets, filters.ordering(), request.GET.get("cursor"), PAGE_SIZE)
-    _label(page)
+    label_rows(page)
     held = policy.restrict(InboundEmail.objects.filter(state=InboundState.HELD), actor, Action.VIEW)
     return render(
         request,

@@ -16,8 +16,6 @@ from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
-from django.utils.formats import date_format
-from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -28,10 +26,11 @@ from portico.identity.models import Membership, MembershipKind
 from portico.identity.views import membership_required
 from portico.tickets import services
 from portico.tickets.forms import CommentForm, NewTicketForm, TicketListForm
-from portico.tickets.models import OPEN_STATUSES, Ticket, TicketAttachment, TicketComment, TicketPriority, TicketStatus
+from portico.tickets.models import OPEN_STATUSES, Ticket, TicketAttachment, TicketComment, TicketStatus
 from portico.tickets.search import search_tickets
 from portico.tickets.services import TicketDraft, visible_ticket
 from portico.tickets.views.attachments import limit_upload_body
+from portico.tickets.views.rows import label_rows
 from portico.web.forms import add_service_errors
 from portico.web.keyset import keyset_page
 
@@ -86,18 +85,6 @@ def _tab_tickets(actor: Membership, tab: str):
     return tickets
 
 
-def _label(tickets) -> None:
-    """Status and priority labels translated, and times formatted, once per row: each row shows
-    them twice (phone and table), and in the template an include, `get_status_display` and the
-    `date` filter each cost more per row than the page's SQL (the board does the same)."""
-    statuses = {value: str(label) for value, label in TicketStatus.choices}
-    priorities = {value: str(label) for value, label in TicketPriority.choices}
-    for ticket in tickets:
-        ticket.status_label, ticket.priority_label = statuses[ticket.status], priorities[ticket.priority]
-        updated = localtime(ticket.updated_at)
-        ticket.updated_iso, ticket.updated_label = updated.isoformat(), date_format(updated, "SHORT_DATETIME_FORMAT")
-
-
 def _tab_links(tabs: list[str], current: str, filters: TicketListForm) -> list[dict]:
     """Each tab keeps the search and the sort, and starts at the first page."""
     kept = {name: filters.cleaned_data[name] for name in ("q", "sort") if filters.cleaned_data.get(name)}
@@ -127,7 +114,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
         tickets = tickets.select_related("requester__person")
     tickets = search_tickets(tickets, filters.search())
     page = keyset_page(tickets, filters.ordering(), request.GET.get("cursor"), PAGE_SIZE)
-    _label(page)
+    label_rows(page)
     return render(
         request,
         "tickets/portal/list.html",
