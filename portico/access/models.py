@@ -55,6 +55,9 @@ class RoleAssignment(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["membership", "role"], name="unique_role_assignment")]
 
+    def __str__(self) -> str:
+        return f"role {self.role_id} of membership {self.membership_id}"
+
 
 class Grant(models.Model):
     """One permission code, given to a role or directly to a membership (EU-3)."""
@@ -76,6 +79,10 @@ class Grant(models.Model):
                 fields=["membership", "code"], condition=Q(membership__isnull=False), name="unique_direct_grant"
             ),
         ]
+
+    def __str__(self) -> str:
+        holder = f"role {self.role_id}" if self.role_id else f"membership {self.membership_id}"
+        return f"{self.code} for {holder}"
 
 
 def full_portal_access() -> EndUserRole:

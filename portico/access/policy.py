@@ -423,7 +423,7 @@ def invitable_staff_roles(actor: Membership) -> list[str]:
     return assignable_roles(actor.staff_role) if actor.staff_role else []
 
 
-def assignable_devices(actor: "Membership | None", end_user: "Membership", devices: models.QuerySet[M]) -> models.QuerySet[M]:
+def assignable_devices(actor: Membership | None, end_user: Membership, devices: models.QuerySet[M]) -> models.QuerySet[M]:
     """EU-4: of `devices`, those `actor` may give `end_user`: devices the technician sees, of the
     end user's partner, within the end user's organization access — and only if the technician
     may change the end user at all."""
@@ -433,5 +433,5 @@ def assignable_devices(actor: "Membership | None", end_user: "Membership", devic
     return reachable.filter(_end_user_organizations(end_user, "organization_id"))
 
 
-def can_assign_device(actor: "Membership | None", end_user: "Membership", device) -> bool:
+def can_assign_device(actor: Membership | None, end_user: Membership, device) -> bool:
     return assignable_devices(actor, end_user, type(device)._default_manager.filter(pk=device.pk)).exists()

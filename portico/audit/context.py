@@ -18,8 +18,9 @@ class RequestContext:
     impersonator: Membership | None = None
 
 
+# RequestContext is frozen: the shared default cannot be changed in place.
 _current: contextvars.ContextVar[RequestContext] = contextvars.ContextVar(
-    "portico_request_context", default=RequestContext()
+    "portico_request_context", default=RequestContext()  # noqa: B039
 )
 
 

@@ -19,6 +19,9 @@ class AuditChain(models.Model):
     seq = models.BigIntegerField(default=0)
     head_hash = models.CharField(max_length=64, default=GENESIS_HASH)
 
+    def __str__(self) -> str:
+        return f"audit chain {self.key} at {self.seq}"
+
 
 class AuditEvent(models.Model):
     # Foreign keys without database constraints: an event outlives what it names, and a

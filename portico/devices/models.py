@@ -44,3 +44,6 @@ class DeviceAssignment(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["membership", "device"], name="unique_device_assignment")]
+
+    def __str__(self) -> str:
+        return f"device {self.device_id} for membership {self.membership_id}"

@@ -196,6 +196,9 @@ class Invitation(models.Model):
 
     objects = InvitationQuerySet.as_manager()
 
+    def __str__(self) -> str:
+        return f"{self.purpose} for membership {self.membership_id}"
+
     @classmethod
     def issue(cls, membership: Membership, sent_by: Membership | None, purpose: str) -> tuple[Invitation, str]:
         """A new link for the membership; any earlier link of it stops working."""
@@ -231,3 +234,6 @@ class PhoneAuthenticator(models.Model):
     phone = models.CharField(_("phone"), max_length=32)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"phone of person {self.person_id}"
