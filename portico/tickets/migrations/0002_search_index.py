@@ -1,8 +1,13 @@
 """The full-text index of ticket search (PostgreSQL only; SQLite searches without one)."""
 
+from django.contrib.postgres.search import SearchVector
 from django.db import migrations
 
-from portico.tickets.search import search_vector
+
+def search_vector() -> SearchVector:
+    """The indexed expression as this migration built it (frozen here: searches now read the stored
+    column of 0006_search_vector)."""
+    return SearchVector("search_text", config="simple")
 
 
 class SearchIndex(migrations.operations.base.Operation):
