@@ -216,12 +216,14 @@ def test_a_page_of_25_rows_costs_the_same_queries_as_one_row(
     seed.ticket(colleague, "Second")
     client = signed_in(user_org_wide)
     few = _queries_of(client, {"tab": tab})
+    # On PostgreSQL a search first asks the index how many tickets hold the words: one query more.
+    few_found = _queries_of(client, {"tab": tab, "q": "first", "sort": "priority"})
     for i in range(40):
         seed.ticket(colleague if tab == "organization" else user_org_wide, f"More {i}")
     with django_assert_max_num_queries(few):
         assert len(ids_on(client.get(LIST, {"tab": tab}))) == 25
-    with django_assert_max_num_queries(few):
-        client.get(LIST, {"tab": tab, "q": "more", "sort": "priority"})
+    with django_assert_max_num_queries(few_found):
+        assert len(ids_on(client.get(LIST, {"tab": tab, "q": "more", "sort": "priority"}))) == 25
 
 
 def test_portal_home_card_links_to_the_open_tickets_in_scope(world, user_org_wide, user_own_tickets, signed_in):
