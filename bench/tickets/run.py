@@ -15,7 +15,6 @@ must return the same tickets: the script checks).
     .venv/bin/python bench/tickets/run.py              # creates and seeds bench_tickets once, then reuses it
     .venv/bin/python bench/tickets/run.py --reseed     # drops and seeds again
     .venv/bin/python bench/tickets/run.py --drop       # drops the database after measuring
-    .venv/bin/python bench/tickets/run.py --proposals keyset,search   # with the changes bench/README.md proposes
 
 DATABASE_URL picks another PostgreSQL database (created if missing); BENCH_RUNS the runs per case.
 """
@@ -26,7 +25,6 @@ import argparse
 import html
 import os
 import re
-import signal
 import statistics
 import sys
 import time
@@ -41,7 +39,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portico.settings")
 os.environ.setdefault("PORTICO_SECRET_KEY", "bench")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_tickets")
 
-PROPOSALS = ("keyset", "search", "indexes")
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 parser.add_argument("--tickets", type=int, default=int(os.environ.get("BENCH_TICKETS", "1000000")))
 parser.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "50")))
@@ -49,12 +46,8 @@ parser.add_argument("--reseed", action="store_true", help="drop the database and
 parser.add_argument("--drop", action="store_true", help="drop the database after measuring")
 parser.add_argument("--only", choices=["querysets", "pages"], help="measure only one part")
 parser.add_argument("--match", default="", help="measure only the cases whose name contains this")
-parser.add_argument("--proposals", default="", help=f"comma-separated, of {', '.join(PROPOSALS)}: "
-                    "measure with the changes bench/README.md proposes, patched in for this run only")
 parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of every case, not only misses")
 ARGS = parser.parse_args()
-if set(filter(None, ARGS.proposals.split(","))) - set(PROPOSALS):
-    parser.error(f"--proposals takes {', '.join(PROPOSALS)}")
 
 GOAL_P95_MS, GOAL_RATIO = 50.0, 3.0
 PAGE = 25
@@ -103,8 +96,7 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.migrations.executor import MigrationExecutor  # noqa: E402
-from django.db.models import F, Field, Func, Q, QuerySet, Value  # noqa: E402
-from django.db.models.lookups import GreaterThan, LessThan  # noqa: E402
+from django.db.models import QuerySet  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
 
@@ -114,9 +106,8 @@ from portico.access import policy  # noqa: E402
 from portico.access.policy import Action  # noqa: E402
 from portico.identity.models import Membership  # noqa: E402
 from portico.tenancy.forms import filter_by_organization  # noqa: E402
-from portico.tickets import search as ticket_search  # noqa: E402
 from portico.tickets.models import OPEN_STATUSES, Ticket  # noqa: E402
-from portico.tickets.search import words_of  # noqa: E402
+from portico.tickets.search import search_tickets, terms_of, tsquery_of  # noqa: E402
 from portico.web import keyset  # noqa: E402
 from tests.support import sign_in  # noqa: E402
 
@@ -150,78 +141,6 @@ def seed_once() -> None:
         cursor.execute("CREATE TABLE bench_seeded (tickets integer, seconds float, seeded_at timestamptz DEFAULT now())")
         cursor.execute("INSERT INTO bench_seeded (tickets, seconds) VALUES (%s, %s)", [ARGS.tickets, seconds])
     print(f"seeded in {seconds:.0f} s")
-
-
-# The proposed changes (bench/README.md), tried here without touching the application.
-
-ORIGINAL_AFTER = keyset._after
-ORIGINAL_SEARCH = ticket_search.search_tickets
-# Modules whose `search_tickets` the pages call.
-SEARCH_USERS = ("portico.tickets.views.portal", "portico.tickets.views.board", "portico.tickets.api")
-RARE_LIMIT = 500
-PROPOSED_INDEXES = {  # name: (columns, partial index condition)
-    # "Mine, most urgent first": sorts all of a requester's tickets without it.
-    "ticket_requester_priority": ("requester_id, priority DESC, updated_at DESC, id DESC", ""),
-}
-
-
-def row_after(fields: list[str], values: list, reverse: bool) -> Q:
-    """keyset._after as one row comparison, `(updated_at, id) < (%s, %s)`, which PostgreSQL reads as
-    the start of an index range; the OR of comparisons it replaces is a filter on every row before."""
-    descending = {f.startswith("-") != reverse for f in fields}
-    if len(descending) != 1:
-        return ORIGINAL_AFTER(fields, values, reverse)
-    compare = LessThan if descending == {True} else GreaterThan
-    return Q(compare(Func(*(F(f.lstrip("-")) for f in fields), function="", output_field=Field()),
-                     Func(*(Value(v) for v in values), function="", output_field=Field())))
-
-
-def two_step_search(queryset: QuerySet, text: str) -> QuerySet:
-    """search_tickets, but a word found in at most RARE_LIMIT tickets is looked up in the index
-    first: PostgreSQL guesses 0.5 % of rows for any word it has no statistics for, and then walks
-    the list in order, parsing every ticket's text, to find one that it never meets."""
-    found = ORIGINAL_SEARCH(queryset, text)
-    if found is queryset or connection.vendor != "postgresql":
-        return found
-    few = list(found.order_by().values_list("pk", flat=True)[: RARE_LIMIT + 1])
-    return queryset.filter(pk__in=few) if len(few) <= RARE_LIMIT else found
-
-
-def apply_proposals() -> list[str]:
-    """Patch in the proposals asked for and create the proposed indexes missing; returns those created."""
-    import importlib
-
-    asked = set(filter(None, ARGS.proposals.split(",")))
-    created = []
-    if "keyset" in asked:
-        keyset._after = row_after
-    if "search" in asked:
-        for name in SEARCH_USERS:
-            module = importlib.import_module(name)
-            if hasattr(module, "search_tickets"):
-                module.search_tickets = two_step_search
-        globals()["search_tickets"] = two_step_search
-    if "indexes" in asked:
-        with connection.cursor() as cursor:
-            for name, (columns, condition) in PROPOSED_INDEXES.items():
-                cursor.execute("SELECT to_regclass(%s) IS NULL", [name])
-                if cursor.fetchone()[0]:
-                    cursor.execute(f"CREATE INDEX {name} ON tickets_ticket ({columns}) {condition}")
-                    created.append(name)
-            cursor.execute("ANALYZE tickets_ticket")
-    if asked:
-        print(f"proposals patched in for this run: {', '.join(sorted(asked))}"
-              + (f" (indexes created: {', '.join(created)})" if created else ""))
-    return created
-
-
-def drop_proposals(created: list[str]) -> None:
-    with connection.cursor() as cursor:
-        for name in created:
-            cursor.execute(f"DROP INDEX {name}")
-
-
-search_tickets = ORIGINAL_SEARCH
 
 
 # Measuring.
@@ -362,16 +281,12 @@ BOARD_JOINS = (
 OPEN_SQL = "t.status IN ('new', 'open', 'pending')"
 
 
-def search_condition() -> str:
-    """Exactly the expression of the index `ticket_search` (a different one would not use it)."""
-    found = _run("SELECT indexdef FROM pg_indexes WHERE indexname = 'ticket_search'", [])[0][0]
-    expression = re.search(r"USING gin \((.*)\)$", found).group(1).replace("search_text", "t.search_text")
-    return f"{expression} @@ to_tsquery('simple'::regconfig, %(q)s)"
+SEARCH_CONDITION = "t.search_vector @@ to_tsquery('simple'::regconfig, %(q)s)"
 
 
 def tsquery(text: str) -> str:
-    """The query search_tickets builds: every word as a prefix."""
-    return " & ".join(f"{w}:*" for w in words_of(text))
+    """The query search_tickets builds (the words of a term in a row, the last one a prefix)."""
+    return tsquery_of(terms_of(text))
 
 
 def raw_page(where: str, params: dict, ordering: list[str], after: Ticket | None, *, select: str = LIST_COLUMNS,
@@ -437,7 +352,7 @@ def board_tickets(member: Membership, status: str = "", organization=None, q: st
 
 def list_specs(people: dict, biggest, code: str) -> list[ListSpec]:
     orgwide, admin = people["orgwide"], people["admin"]
-    search = search_condition()
+    search = SEARCH_CONDITION
     home = {"p": biggest.partner_id, "o": biggest.pk}
     in_home = "t.partner_id = %(p)s AND t.organization_id = %(o)s"
     specs: list[ListSpec] = []
@@ -625,13 +540,7 @@ def main() -> None:
           f"load average {os.getloadavg()[0]:.1f} at the start; up to {ARGS.runs} runs a case; largest organization "
           f"{biggest.name} ({Ticket.objects.filter(organization=biggest).count():,} tickets), partner "
           f"{main_partner.name} ({Ticket.objects.filter(partner=main_partner).count():,} tickets)")
-    # A stopped run (SIGTERM) still drops the indexes it created.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))
-    created = apply_proposals()
-    try:
-        missed = measure_all(people, biggest, code)
-    finally:
-        drop_proposals(created)
+    missed = measure_all(people, biggest, code)
     print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
     for case in missed:
         r = case.result
