@@ -106,6 +106,29 @@ def _after(model: type[Model], fields: list[str], values: list[Any], reverse: bo
     return condition
 
 
+def _rows_after(queryset: QuerySet, ordering: list[str], values: list[Any], reverse: bool, limit: int) -> list:
+    """Up to `limit` rows strictly after `values` in `ordering` (before, and in reverse order, when
+    `reverse`).
+
+    An ordering led by a column of a few values (one with choices: priority) is read as two index
+    ranges: the rest of the cursor's value, then the values after it. PostgreSQL estimates a row
+    comparison by its first column alone, so at the last priority it expects no rows and sorts
+    the whole list instead of walking the index (half a second deep in a 35,000-ticket queue);
+    the second query runs only when the first one does not fill the page.
+    """
+    model = queryset.model
+    order = [f[1:] if f.startswith("-") else f"-{f}" for f in ordering] if reverse else ordering
+    first = ordering[0].lstrip("-")
+    if len(ordering) > 2 and _field(model, first).choices and len({f.startswith("-") for f in ordering}) == 1:
+        same = queryset.filter(**{first: values[0]}).filter(_after(model, ordering[1:], values[1:], reverse))
+        rows = list(same.order_by(*order)[:limit])
+        if len(rows) < limit:
+            lookup = "lt" if ordering[0].startswith("-") != reverse else "gt"
+            rows += list(queryset.filter(**{f"{first}__{lookup}": values[0]}).order_by(*order)[: limit - len(rows)])
+        return rows
+    return list(queryset.filter(_after(model, ordering, values, reverse)).order_by(*order)[:limit])
+
+
 def keyset_page(queryset: QuerySet, ordering: list[str], cursor: str | None, size: int) -> KeysetPage:
     """One page of `queryset` in `ordering` (which must end with "-id" or "id") after `cursor`.
 
@@ -118,14 +141,11 @@ def keyset_page(queryset: QuerySet, ordering: list[str], cursor: str | None, siz
         return KeysetPage(rows[:size], _cursor_of(rows[size - 1], ordering, "next") if len(rows) > size else None, None)
     direction, values = state
     if direction == "next":
-        after = _after(queryset.model, ordering, values, reverse=False)
-        rows = list(queryset.filter(after).order_by(*ordering)[: size + 1])
+        rows = _rows_after(queryset, ordering, values, False, size + 1)
         page = rows[:size]
         next_cursor = _cursor_of(page[-1], ordering, "next") if len(rows) > size else None
         return KeysetPage(page, next_cursor, _cursor_of(page[0], ordering, "prev") if page else None)
-    flipped = [f[1:] if f.startswith("-") else f"-{f}" for f in ordering]
-    before = _after(queryset.model, ordering, values, reverse=True)
-    rows = list(queryset.filter(before).order_by(*flipped)[: size + 1])
+    rows = _rows_after(queryset, ordering, values, True, size + 1)
     page = list(reversed(rows[:size]))
     previous_cursor = _cursor_of(page[0], ordering, "prev") if len(rows) > size else None
     return KeysetPage(page, _cursor_of(page[-1], ordering, "next") if page else None, previous_cursor)

@@ -103,3 +103,30 @@ def test_a_cursor_of_a_mixed_ordering_compares_column_by_column(tickets):
     with CaptureQueriesContext(connection) as queries:
         keyset_page(tickets, ["priority", "-id"], first.next_cursor, 5)
     assert " OR " in _cursor_condition(queries[-1]["sql"])
+
+
+@pytest.mark.django_db
+def test_an_ordering_led_by_priority_reads_the_cursors_priority_then_the_lower_ones(tickets):
+    """PostgreSQL estimates a row comparison by its first column alone, so a priority-led cursor is
+    two index ranges: the rest of its priority, then, only when the page is not full, lower ones."""
+    ordering = ["-priority", "-updated_at", "-id"]
+    ids = list(tickets.order_by("id").values_list("pk", flat=True))
+    Ticket.objects.filter(pk__in=ids[:15]).update(priority=3)
+    Ticket.objects.filter(pk__in=ids[15:]).update(priority=1)
+    table, q = Ticket._meta.db_table, connection.ops.quote_name
+    rest = f"({q(table)}.{q('updated_at')}, {q(table)}.{q('id')}) < ("
+    cursor, query_counts = None, []
+    while True:
+        with CaptureQueriesContext(connection) as queries:
+            page = keyset_page(tickets, ordering, cursor, 5)
+        if cursor:
+            query_counts.append(len(queries))
+            assert rest in _cursor_condition(queries[0]["sql"]) and " OR " not in queries[0]["sql"]
+            if len(queries) == 2:
+                assert f"{q(table)}.{q('priority')} < " in _cursor_condition(queries[1]["sql"])
+        if not page.next_cursor:
+            break
+        cursor = page.next_cursor
+    # 15 urgent-ish tickets, then 8 low ones, in pages of 5: page 2 stays within the first
+    # priority (one query), page 3 reaches its end and goes on in the lower one (two).
+    assert query_counts[0] == 1 and 2 in query_counts
