@@ -10,18 +10,20 @@ import logging
 import mimetypes
 import unicodedata
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile, File
 from django.http import FileResponse, Http404
+from django.http.response import HttpResponseBase
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 if TYPE_CHECKING:
     from portico.tickets.models import TicketAttachment
 
+Download = TypeVar("Download", bound=HttpResponseBase)
 logger = logging.getLogger(__name__)
 
 MAX_FILES = 10
@@ -87,11 +89,16 @@ def download_response(attachment: TicketAttachment) -> FileResponse:
     except OSError:
         logger.exception("Attachment %s of ticket %s is missing from storage", attachment.pk, attachment.ticket_id)
         raise Http404 from None
-    response = FileResponse(
-        handle, as_attachment=True, filename=attachment.original_name, content_type=attachment.content_type
+    return private_download(
+        FileResponse(handle, as_attachment=True, filename=attachment.original_name, content_type=attachment.content_type)
     )
+
+
+def private_download(response: Download) -> Download:
+    """A file a person sent, served so that no browser or proxy treats it as anything else: never
+    sniffed into HTML, never cached by a shared cache, and, should a browser still show it in a
+    tab, running nothing and loading nothing."""
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private"
-    # Should a browser still show it in a tab, it runs nothing and loads nothing.
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

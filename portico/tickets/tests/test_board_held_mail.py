@@ -101,6 +101,9 @@ def test_tk7_held_message_shows_sender_reason_and_text_and_downloads_whole(admin
     assert download.status_code == 200 and download.content == raw
     assert download["Content-Type"] == "message/rfc822"
     assert download["Content-Disposition"] == f'attachment; filename="message-{message.pk}.eml"'
+    # Mail from anyone: never sniffed into a page, never in a shared cache, never run in a tab.
+    assert download["X-Content-Type-Options"] == "nosniff" and download["Cache-Control"] == "private"
+    assert download["Content-Security-Policy"] == "default-src 'none'; sandbox"
 
 
 def test_tk7_a_message_from_the_requester_is_added_as_their_own_comment(

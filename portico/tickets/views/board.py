@@ -29,6 +29,7 @@ from portico.identity.views import membership_required
 from portico.tenancy.forms import filter_by_organization
 from portico.tenancy.models import Organization
 from portico.tickets import services
+from portico.tickets.attachments import private_download
 from portico.tickets.board_forms import (
     ACTIVE,
     ANY_STATUS,
@@ -389,11 +390,8 @@ def held_mail_raw(request: HttpRequest, pk: int) -> HttpResponse:
     """The message exactly as received, as an .eml download."""
     actor = _technician(request)
     inbound = _visible_inbound(actor, pk)
-    response = HttpResponse(bytes(inbound.raw), content_type="message/rfc822")
+    response = private_download(HttpResponse(bytes(inbound.raw), content_type="message/rfc822"))
     response["Content-Disposition"] = f'attachment; filename="message-{inbound.pk}.eml"'
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
 
 
