@@ -131,3 +131,44 @@ def comment(ticket, author: Membership, body: str, *, internal: bool = False):
         ticket=ticket, author=author, author_name=f"{person.first_name} {person.last_name}".strip() or person.email,
         body=body, internal=internal,
     )
+
+
+def plan(of: Partner, name: str, plan_type: str = "backup", price: str = "3.50", **fields):
+    from portico.saas.models import Plan
+
+    return Plan.objects.create(partner=of, name=name, plan_type=plan_type, price=price, **fields)
+
+
+def subscription(org: Organization, on_plan, *, paid_seats: int = 50, storage_gib: int = 500, admin=None, **fields):
+    """A SaaS backup subscription of `org`, written directly (tests and demo data)."""
+    from portico.saas.models import Subscription
+
+    fields.setdefault("contact_email", f"it@{org.name.lower().replace(' ', '-')}.test")
+    fields.setdefault("country", org.partner.country)
+    return Subscription.objects.create(
+        organization=org, partner_id=org.partner_id, plan=on_plan, paid_seats=paid_seats,
+        storage_quota_bytes=storage_gib * 1024**3, admin=admin, **fields,
+    )
+
+
+def account(org: Organization, address: str, product_type: str = "email", *, sections=(), **fields):
+    """A backed-up account of `org` with its sections' last results: `sections` holds
+    (section, last_result, item_count, bytes) tuples, last backed up when it was added."""
+    from django.utils import timezone
+
+    from portico.saas.models import Account, AccountSection
+
+    fields.setdefault("email_kind", "mailbox" if product_type == "email" else "")
+    fields.setdefault("external_id", f"{product_type}-{address}")
+    fields.setdefault("added_at", timezone.now())
+    made = Account.objects.create(
+        partner_id=org.partner_id, organization=org, address=address, product_type=product_type, **fields
+    )
+    AccountSection.objects.bulk_create(
+        AccountSection(
+            account=made, section=section, added_at=made.added_at, last_result=result,
+            last_backup_at=None if result == "never" else made.added_at, item_count=items, bytes=size,
+        )
+        for section, result, items, size in sections
+    )
+    return made

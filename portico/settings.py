@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "portico.access",
     "portico.devices",
     "portico.tickets",
+    "portico.saas",
+    "portico.reports",
     "portico.audit",
     "portico.notifications",
     "portico.jobs",

@@ -20,6 +20,8 @@ urlpatterns = [
     path("", include("portico.access.urls")),
     path("", include("portico.devices.urls")),
     path("", include("portico.tickets.urls")),
+    path("", include("portico.saas.urls")),
+    path("", include("portico.reports.urls")),
     path("", include("portico.identity.end_users.urls")),
     path("", include("portico.identity.staff.urls")),
     path("accounts/", include("allauth.urls")),

@@ -57,8 +57,22 @@ TICKET_ACTIONS = {Action.VIEW, Action.CHANGE, TicketAction.COMMENT, TicketAction
 # Staff roles that work tickets (TK-6); Finance works on invoices.
 TICKET_HANDLERS = PEOPLE_MANAGERS
 
+class SubscriptionAction:
+    """What may be done with an organization's SaaS backup subscription, beyond view and change."""
+
+    VIEW_DETAILS = "view_details"  # ORG-8: not for deleted organizations
+    LOG_IN_AS_CLIENT = "log_in_as_client"  # ORG-7
+    SEND_RESET_PASSWORD = "send_reset_password"  # ORG-8
+
+
 MEMBERSHIP_ACTIONS = {Action.VIEW, Action.CHANGE, Action.DISABLE, Action.RESET_PASSWORD, Action.DELETE}
 OBJECT_ACTIONS = {Action.VIEW, Action.CHANGE, Action.DELETE}
+SUBSCRIPTION_ACTIONS = {
+    Action.VIEW, Action.CHANGE, SubscriptionAction.VIEW_DETAILS,
+    SubscriptionAction.LOG_IN_AS_CLIENT, SubscriptionAction.SEND_RESET_PASSWORD,
+}
+# ORG-7: who may open a customer portal as its admin. Finance works on invoices, not in customers' data.
+CLIENT_LOGIN_ROLES = PEOPLE_MANAGERS
 
 
 def _is_staff(actor: Membership) -> bool:
@@ -67,6 +81,10 @@ def _is_staff(actor: Membership) -> bool:
 
 def _is_end_user(actor: Membership) -> bool:
     return actor.kind == "end_user"
+
+
+def _is_customer(actor: Membership) -> bool:
+    return actor.kind == "customer"
 
 
 # GRP-3: the organizations a staff user sees.
@@ -310,6 +328,94 @@ def _inbound_email_rule(actor: Membership, action: str) -> Q:
     return Q(partner_id=actor.partner_id) & _in_scope(actor, "ticket__organization_id")
 
 
+# SaaS backup (ORG, ACC): every staff role sees the subscriptions and accounts of the organizations
+# within its reach (GRP-3); Owner, Super Admin and Admin change them.
+
+
+def _manages_a_group(actor: Membership) -> Q:
+    from portico.tenancy.models import Group
+
+    return Q(Exists(Group.objects.filter(managers=actor.pk, partner_id=actor.partner_id)))
+
+
+def _subscription_rule(actor: Membership, action: str) -> Q:
+    if action not in SUBSCRIPTION_ACTIONS:
+        return NOTHING
+    if _is_customer(actor):
+        # The customer portal shows its own organization's plan, and changes nothing of it.
+        return Q(organization_id=actor.organization_id, partner_id=actor.partner_id) if action == Action.VIEW else NOTHING
+    if not _is_staff(actor):
+        return NOTHING
+    reach = Q(partner_id=actor.partner_id) & _in_scope(actor, "organization_id")
+    if action == Action.VIEW:
+        return reach
+    if action == SubscriptionAction.VIEW_DETAILS:
+        return reach & ~Q(status="deleted")  # ORG-8
+    if actor.staff_role not in ADMINISTRATORS and action != SubscriptionAction.LOG_IN_AS_CLIENT:
+        return NOTHING
+    if action == SubscriptionAction.LOG_IN_AS_CLIENT:
+        if actor.staff_role not in CLIENT_LOGIN_ROLES:
+            return NOTHING
+        # GRP-3: an Admin or Support user who manages no group sees everything but logs in nowhere.
+        if actor.staff_role in SCOPED_ROLES:
+            reach &= _manages_a_group(actor)
+        return reach & ~Q(status="deleted") & Q(admin__isnull=False, admin__enabled=True)
+    if action == SubscriptionAction.SEND_RESET_PASSWORD:
+        return reach & ~Q(status="deleted") & Q(admin__isnull=False)
+    return reach
+
+
+def client_login_denial(actor: Membership, subscription, manages_groups: bool) -> str:
+    """Why `actor` may not log in as client to `subscription`'s organization, or "" when they may.
+
+    The reasons of `_subscription_rule` for LOG_IN_AS_CLIENT, for a subscription `actor` already
+    sees, so the button can say why it is disabled (ORG-7). `manages_groups` is asked once per page.
+    """
+    from django.utils.translation import gettext as _
+
+    if actor.staff_role not in CLIENT_LOGIN_ROLES:
+        return _("Your role (%(role)s) does not log in to customer portals.") % {"role": actor.get_staff_role_display()}
+    if actor.staff_role in SCOPED_ROLES and not manages_groups:
+        return _("You manage no group. An Owner or Super Admin can make you the manager of a group that includes this organization.")
+    if subscription.status == "deleted":
+        return _("The organization is deleted.")
+    if subscription.admin_id is None or not subscription.admin.enabled:
+        return _("The organization has no enabled admin login account.")
+    return ""
+
+
+def _account_rule(actor: Membership, action: str) -> Q:
+    if action not in OBJECT_ACTIONS:
+        return NOTHING
+    if _is_customer(actor):
+        if action != Action.VIEW:
+            return NOTHING
+        # Its admin sees the organization's accounts; anyone else their own (CP-2 refines this).
+        own_org = Q(organization_id=actor.organization_id, partner_id=actor.partner_id)
+        return own_org & (Q(organization__subscription__admin_id=actor.pk) | Q(address__iexact=actor.person.email))
+    if not _is_staff(actor):
+        return NOTHING
+    if action != Action.VIEW and actor.staff_role not in ADMINISTRATORS:
+        return NOTHING
+    return Q(partner_id=actor.partner_id) & _in_scope(actor, "organization_id")
+
+
+def _account_section_rule(actor: Membership, action: str) -> Q:
+    from portico.saas.models import Account
+
+    if action != Action.VIEW:
+        return NOTHING
+    return Q(account__in=Account.objects.filter(_account_rule(actor, Action.VIEW)).values("pk"))
+
+
+def _plan_rule(actor: Membership, action: str) -> Q:
+    if not _is_staff(actor) or action not in OBJECT_ACTIONS:
+        return NOTHING
+    if action != Action.VIEW and actor.staff_role not in ADMINISTRATORS:
+        return NOTHING
+    return Q(partner_id=actor.partner_id)
+
+
 _RULES: dict[str, Callable[[Membership, str], Q]] = {
     "identity.membership": _membership_rule,
     "tenancy.partner": _partner_rule,
@@ -321,6 +427,10 @@ _RULES: dict[str, Callable[[Membership, str], Q]] = {
     "tickets.ticketcomment": _ticket_comment_rule,
     "tickets.ticketattachment": _ticket_attachment_rule,
     "tickets.inboundemail": _inbound_email_rule,
+    "saas.subscription": _subscription_rule,
+    "saas.account": _account_rule,
+    "saas.accountsection": _account_section_rule,
+    "saas.plan": _plan_rule,
 }
 
 
@@ -386,6 +496,9 @@ def can_create(actor: Membership | None, model: type[models.Model], organization
         return actor.staff_role in SETTINGS_MANAGERS
     if label == "access.enduserrole":
         return actor.staff_role in ADMINISTRATORS
+    if label == "saas.subscription":
+        # ORG-9. An Admin limited by groups would not see the new organization: not theirs to create.
+        return actor.staff_role in ADMINISTRATORS and group_scope(actor) is None
     if label == "tickets.ticket":
         return actor.staff_role in TICKET_HANDLERS and organization is not None and (
             restrict(Organization.objects.filter(pk=organization.pk), actor, Action.VIEW).exists()

@@ -1,0 +1,1 @@
+"""Pages of the partner dashboard and the CSV exports."""

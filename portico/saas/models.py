@@ -1,0 +1,205 @@
+"""The SaaS backup service's data: plans, an organization's subscription, and its backed-up accounts.
+
+The backup engine (a later issue) writes the results of each account's sections; seat usage and
+storage usage are always derived from those rows in SQL, never stored a second time.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class PlanType(models.TextChoices):
+    PERSONAL = "personal", _("Personal")
+    BACKUP = "backup", _("Backup")
+    ARCHIVER = "archiver", _("Archiver")
+
+
+class Plan(models.Model):
+    """What a partner sells: a plan of one type at a price per seat and month. How many seats and
+    how much storage an organization bought is its subscription's."""
+
+    partner = models.ForeignKey("tenancy.Partner", on_delete=models.CASCADE, related_name="plans")
+    name = models.CharField(_("plan name"), max_length=100)
+    plan_type = models.CharField(_("plan type"), max_length=16, choices=PlanType.choices)
+    price = models.DecimalField(_("price"), max_digits=10, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3, default="USD")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("plan")
+        constraints = [models.UniqueConstraint(fields=["partner", "name"], name="unique_plan_name_per_partner")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SubscriptionStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    SUSPENDED = "suspended", _("Suspended")
+    UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+    DELETED = "deleted", _("Deleted")
+
+
+class CredentialStatus(models.TextChoices):
+    OK = "ok", _("OK")
+    NEED_AUTHENTICATION = "need_auth", _("Need authentication")
+
+
+class Subscription(models.Model):
+    """An organization's SaaS backup subscription (ORG-1 … ORG-9); at most one per organization."""
+
+    organization = models.OneToOneField(
+        "tenancy.Organization", on_delete=models.CASCADE, primary_key=True, related_name="subscription"
+    )
+    # The partner is kept beside the organization, so the partner's figures read one index.
+    partner = models.ForeignKey("tenancy.Partner", on_delete=models.PROTECT, related_name="subscriptions")
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
+    status = models.CharField(
+        _("status"), max_length=16, choices=SubscriptionStatus.choices, default=SubscriptionStatus.ACTIVE
+    )
+    paid_seats = models.PositiveIntegerField(_("paid seats"))
+    storage_quota_bytes = models.BigIntegerField(_("storage quota"))
+    contact_email = models.EmailField(_("contact email"))
+    country = models.CharField(_("country"), max_length=2, blank=True)
+    credential_status = models.CharField(
+        _("credential status"), max_length=16, choices=CredentialStatus.choices, default=CredentialStatus.OK
+    )
+    credential_error = models.CharField(_("credential error"), max_length=500, blank=True)
+    # The organization's own admin in the customer portal: "Log in as client" acts as them (ORG-7),
+    # and "Send reset password" goes to them (ORG-8).
+    admin = models.ForeignKey(
+        "identity.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="administered_subscriptions"
+    )
+    journaling_enabled = models.BooleanField(_("journaling"), default=False)
+    journaling_address = models.EmailField(_("journaling address"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("subscription")
+        indexes = [
+            models.Index(fields=["partner", "status", "organization"], name="subscription_page"),
+            models.Index(fields=["partner", "created_at"], name="subscription_added"),
+        ]
+        constraints = [models.CheckConstraint(name="subscription_quota", condition=Q(storage_quota_bytes__gte=0))]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}: {self.plan_id} ({self.status})"
+
+
+class ProductType(models.TextChoices):
+    """ACC-1's product types, in the order the accounts page offers them."""
+
+    EMAIL = "email", _("Email")
+    DRIVE = "drive", _("Drives")
+    SHARED_DRIVE = "shared_drive", _("Shared Drives")
+    CONTACT = "contact", _("Contact")
+    CALENDAR = "calendar", _("Calendar")
+    TASK = "task", _("Task")
+    PRIVATE_CHAT = "private_chat", _("Private Chat")
+    SHAREPOINT = "sharepoint", _("SharePoint")
+    GROUP_TEAM = "group_team", _("Groups and Teams")
+
+
+# Accounts whose details page is "site and group details" (ACC-3), not "account details".
+SITE_TYPES = (ProductType.SHAREPOINT, ProductType.GROUP_TEAM)
+
+
+class EmailKind(models.TextChoices):
+    MAILBOX = "mailbox", _("Mailbox")
+    SHARED_MAILBOX = "shared_mailbox", _("Shared mailbox")
+    PUBLIC_FOLDER = "public_folder", _("Public folder")
+
+
+class AccountStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    DEACTIVATED = "deactivated", _("Deactivated")
+    DELETED = "deleted", _("Deleted")
+
+
+class Account(models.Model):
+    """A backed-up SaaS item of an organization: a mailbox, a drive, a site, a team ... (ACC-1)."""
+
+    partner = models.ForeignKey("tenancy.Partner", on_delete=models.PROTECT, related_name="saas_accounts")
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.PROTECT, related_name="saas_accounts")
+    product_type = models.CharField(_("product type"), max_length=16, choices=ProductType.choices)
+    email_kind = models.CharField(_("email kind"), max_length=16, choices=EmailKind.choices, blank=True)
+    # The email address of a mailbox or drive; the name of a site, group or team.
+    address = models.CharField(_("email or name"), max_length=320)
+    external_id = models.CharField(_("account id"), max_length=128)
+    domain = models.CharField(_("domain"), max_length=253, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=AccountStatus.choices, default=AccountStatus.ACTIVE)
+    # A backed-up account takes a seat of its organization's plan (DASH-1's seat usage).
+    backed_up = models.BooleanField(_("backed up"), default=True)
+    added_at = models.DateTimeField(_("date added"))
+
+    class Meta:
+        verbose_name = _("account")
+        indexes = [
+            models.Index(fields=["partner", "product_type", "status", "id"], name="account_page"),
+            models.Index(fields=["organization", "product_type", "status", "id"], name="account_org_page"),
+            models.Index(fields=["organization", "status", "backed_up"], name="account_org_seats"),
+            models.Index(fields=["partner", "status", "backed_up"], name="account_figures"),
+            models.Index(fields=["partner", "added_at"], name="account_added"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "product_type", "external_id"], name="unique_account_per_product"
+            ),
+            models.CheckConstraint(
+                name="account_email_kind",
+                condition=Q(product_type="email", email_kind__in=["mailbox", "shared_mailbox", "public_folder"])
+                | (~Q(product_type="email") & Q(email_kind="")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.address
+
+    @property
+    def is_site(self) -> bool:
+        return self.product_type in SITE_TYPES
+
+
+class Section(models.TextChoices):
+    """What one account's backup is made of (ACC-3); sites, groups and teams have files."""
+
+    EMAIL = "email", _("Email")
+    DRIVE = "drive", _("Drive")
+    CALENDAR = "calendar", _("Calendar")
+    CONTACT = "contact", _("Contact")
+    TASKS = "tasks", _("Tasks")
+    FILES = "files", _("Files")
+
+
+class BackupResult(models.TextChoices):
+    """Ordered from best to worst: an account's backup status is its worst section's result."""
+
+    SUCCESS = "success", _("Successful")
+    WARNING = "warning", _("Completed with warnings")
+    FAILED = "failed", _("Failed")
+    NEVER = "never", _("Not backed up yet")
+
+
+class AccountSection(models.Model):
+    """One section of an account's backup and its last result, as the backup engine writes it (SB-2)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="sections")
+    section = models.CharField(_("section"), max_length=16, choices=Section.choices)
+    status = models.CharField(_("status"), max_length=16, choices=AccountStatus.choices, default=AccountStatus.ACTIVE)
+    added_at = models.DateTimeField(_("date added"))
+    last_backup_at = models.DateTimeField(_("last backup"), null=True, blank=True)
+    last_result = models.CharField(_("last result"), max_length=16, choices=BackupResult.choices, default=BackupResult.NEVER)
+    item_count = models.BigIntegerField(_("items"), default=0)
+    bytes = models.BigIntegerField(_("data size"), default=0)
+
+    class Meta:
+        verbose_name = _("account section")
+        ordering = ["account", "section"]
+        constraints = [models.UniqueConstraint(fields=["account", "section"], name="one_result_per_section")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}/{self.section}"
