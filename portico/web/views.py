@@ -1,4 +1,4 @@
-"""The entry pages of the three portals; each portal's features live in their own apps."""
+"""The home redirect and the end-user portal's entry page; the other portals open in their own apps."""
 
 from __future__ import annotations
 
@@ -17,16 +17,6 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect(request.membership.portal_url_name)
 
 
-@membership_required(MembershipKind.STAFF)
-def console(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/console.html")
-
-
 @membership_required(MembershipKind.END_USER)
 def portal(request: HttpRequest) -> HttpResponse:
     return render(request, "web/portal.html")
-
-
-@membership_required(MembershipKind.CUSTOMER)
-def customer(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/customer.html")
