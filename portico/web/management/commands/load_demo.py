@@ -104,6 +104,32 @@ TICKETS = [
      [("support", "Supplier's MX changed; waiting for their DNS TTL.", True)]),
 ]
 
+# SaaS backup plans of each partner: (name, plan type, price per seat and month).
+PLANS = [("Personal", "personal", "1.50"), ("Business Backup", "backup", "3.50"), ("Archiver 10y", "archiver", "5.90")]
+# More customers of the first partner's backup service, one of each kind a partner meets: (name, plan, status, credential status, accounts); a Personal plan's organization is named
+# after its contact (ORG-9).
+EXTRA_SUBSCRIBERS = [
+    ("Northwind Pharmacy", "Business Backup", "active", "need_auth", 14),
+    ("Blue Yonder Airlines", "Archiver 10y", "active", "ok", 24),
+    ("Coho Winery", "Business Backup", "suspended", "ok", 8),
+    ("Lucerne Publishing", "Business Backup", "unsubscribed", "ok", 6),
+    ("Trey Research", "Business Backup", "deleted", "ok", 0),
+    ("jamie.lee@personal.example", "Personal", "active", "ok", 3),
+]
+# Accounts of an organization, cycled: (local part or site name, product type, email kind, sections).
+ACCOUNT_SHAPES = [
+    ("ceo", "email", "mailbox", ("email", "calendar", "contact", "tasks")),
+    ("reception", "email", "shared_mailbox", ("email", "calendar")),
+    ("finance", "drive", "", ("drive",)),
+    ("Projects", "sharepoint", "", ("files",)),
+    ("office", "email", "mailbox", ("email", "calendar", "contact")),
+    ("All staff", "group_team", "", ("files",)),
+    ("archive", "email", "public_folder", ("email",)),
+    ("design", "shared_drive", "", ("drive",)),
+]
+# Most backups succeed; now and then one warns or fails, and a new account waits for its first.
+RESULTS = ["success"] * 9 + ["warning", "success", "failed", "success", "never"]
+
 # One person with memberships at both partners shows the account picker (ID-5).
 SHARED_PERSON = ("alex.morgan@consultants.example", "Alex", "Morgan")
 
@@ -139,6 +165,7 @@ class Command(BaseCommand):
                     end_users.append(seed.end_user(someone, first, all_organizations=True))
             self._devices_and_access(partner, list(orgs.values()), end_users, staff[StaffRole.SUPPORT])
             self._tickets(end_users, staff)
+            self._saas_backup(partner, spec, orgs)
             record("demo.loaded", partner_id=partner.pk, actor_email="demo", after={"partner": partner.name})
         email, first, last = SHARED_PERSON
         alex = seed.person(email, DEMO_PASSWORD, first_name=first, last_name=last)
@@ -146,6 +173,46 @@ class Command(BaseCommand):
         seed.staff(alex, north, StaffRole.SUPPORT)
         seed.end_user(alex, blue.organizations.get(name="Litware Bau"))
         self.stdout.write(self.style.SUCCESS("Demo data loaded."))
+
+    def _saas_backup(self, partner, spec, orgs) -> None:
+        """Plans, a subscription for every organization and a few more, with backed-up accounts whose
+        last results vary; each organization's admin can sign in to its customer portal (ORG-7)."""
+        now = timezone.now()
+        plans = {name: seed.plan(partner, name, plan_type, price) for name, plan_type, price in PLANS}
+        subscribers = [(name, "Business Backup", "active", "ok", 10 + 3 * n) for n, name in enumerate(orgs)]
+        if spec is PARTNERS[0]:
+            subscribers += EXTRA_SUBSCRIBERS
+        for n, (name, plan_name, status, credentials, count) in enumerate(subscribers):
+            org = orgs.get(name) or seed.organization(partner, name)
+            domain = name.lower().replace(" ", "-") + ".example" if "@" not in name else name.split("@")[1]
+            contact = name if "@" in name else f"it.admin@{domain}"
+            admin = None
+            if status != "deleted":
+                someone = seed.person(contact, DEMO_PASSWORD, first_name="IT", last_name="Admin", language=spec["language"])
+                admin = seed.customer_user(someone, org)
+            seats = max(5, count + (4 if n % 3 else -2))  # one organization runs over its paid seats
+            subscription = seed.subscription(
+                org, plans[plan_name], paid_seats=seats, storage_gib=50 * seats, admin=admin,
+                contact_email=contact, status=status, credential_status=credentials,
+                credential_error="The Microsoft 365 consent was revoked by a tenant admin." if credentials == "need_auth" else "",
+                journaling_enabled=plan_name.startswith("Archiver"),
+                journaling_address=f"journal@{domain}" if plan_name.startswith("Archiver") else "",
+            )
+            type(subscription).objects.filter(pk=subscription.pk).update(created_at=now - timedelta(days=3 + 11 * n))
+            for k in range(count):
+                local, product, kind, sections = ACCOUNT_SHAPES[k % len(ACCOUNT_SHAPES)]
+                round_ = k // len(ACCOUNT_SHAPES)
+                address = f"{local}{round_ or ''}@{domain}" if product not in ("sharepoint", "group_team") else f"{local} {round_ + 1}"
+                added = now - timedelta(days=2 + 5 * k + n)
+                results = [RESULTS[(n + k + i) % len(RESULTS)] for i in range(len(sections))]
+                account = seed.account(
+                    org, address, product, email_kind=kind, external_id=f"{n:02d}{k:04d}-{product[:3]}",
+                    domain=domain if product in ("sharepoint", "group_team") else "",
+                    status="deactivated" if k % 11 == 10 else "active", backed_up=k % 13 != 12, added_at=added,
+                    sections=[(section, result, 40 * (k + 3) * (i + 1), (k + 1) * (i + 2) * 37_000_000)
+                              for i, (section, result) in enumerate(zip(sections, results, strict=True))],
+                )
+                account.sections.exclude(last_backup_at=None).update(last_backup_at=now - timedelta(hours=3 + k))
 
     def _tickets(self, end_users, staff) -> None:
         """A few tickets per end user, with replies, an internal note and a closed one (TK-1 … TK-6)."""
