@@ -6,5 +6,6 @@ class ReportsConfig(AppConfig):
     label = "reports"
 
     def ready(self) -> None:
-        # The export kinds register themselves when their catalog module is imported.
-        from portico.reports import catalog  # noqa: F401
+        # The export kinds register themselves when their catalog module is imported, and the
+        # export job's body when the services are: both in the web process and in the worker.
+        from portico.reports import catalog, services  # noqa: F401

@@ -31,6 +31,8 @@ class ExportKind:
     count: Callable[[Membership, dict], int]  # how many rows to expect (for progress)
     rows: Callable[[Membership, dict], Iterable[Sequence[object]]]  # every row, streamed, policy-restricted
     filename: Callable[[Membership, dict, datetime], str]  # without ".csv"
+    # The filters in words, (label, value) pairs for the confirmation page; without it the params are shown.
+    describe: Callable[[Membership, dict], list[tuple[str, str]]] | None = None
 
 
 _KINDS: dict[str, ExportKind] = {}
