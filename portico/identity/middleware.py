@@ -1,4 +1,5 @@
-"""Per request: the active membership (ID-5, ID-6), the person's language (ID-11), the MFA gate (ID-2, ID-3)."""
+"""Per request: the active membership (ID-5, ID-6) or the admin a staff user logs in as (ORG-7), the
+person's language (ID-11), the MFA gate (ID-2, ID-3)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from portico.audit import context
 from portico.identity.models import Membership, PhoneAuthenticator
+from portico.saas import impersonation
 
 SESSION_MEMBERSHIP = "membership_id"
 SESSION_CHOSEN_AT = "membership_chosen_at"
@@ -41,13 +43,18 @@ SETUP_PREFIXES = (
 
 
 class ActiveMembershipMiddleware:
-    """Loads the membership this session acts as; ends the session if it was disabled since."""
+    """Loads the membership this session acts as; ends the session if it was disabled since.
+
+    While a staff user logs in as client (ORG-7), the request runs as the organization's admin with
+    the staff user as impersonator, after `act_as_client` has checked the visit is still allowed.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.membership = None  # type: ignore[attr-defined]
+        request.impersonator = None  # type: ignore[attr-defined]
         user = request.user
         membership_id = request.session.get(SESSION_MEMBERSHIP) if user.is_authenticated else None
         if membership_id is not None:
@@ -58,6 +65,8 @@ class ActiveMembershipMiddleware:
             )
             chosen_at = request.session.get(SESSION_CHOSEN_AT, 0)
             if membership is None or not membership.enabled or chosen_at < membership.sessions_valid_after.timestamp():
+                if impersonation.SESSION_KEY in request.session:
+                    impersonation.end_client_login(request, membership, impersonation.ACCESS_DISABLED)
                 logout(request)
                 messages.error(request, _("Your access was disabled. Contact your administrator."))
                 if request.path.startswith("/api/"):
@@ -65,6 +74,10 @@ class ActiveMembershipMiddleware:
                 return redirect("account_login")
             request.membership = membership  # type: ignore[attr-defined]
             context.set_actor(membership)
+            if impersonation.SESSION_KEY in request.session:
+                refused = impersonation.act_as_client(request, membership)
+                if refused is not None:
+                    return refused
         return self.get_response(request)
 
 
