@@ -4,6 +4,7 @@ from django.http import Http404
 from django.urls import include, path
 
 from portico.api.views import healthz
+from portico.notifications.admin import operator_site
 
 
 def not_offered(request, *args, **kwargs):
@@ -26,5 +27,6 @@ urlpatterns = [
     path("", include("portico.identity.staff.urls")),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include("portico.api.urls")),
+    path("operator/", operator_site.urls),
     path("", include("portico.web.urls")),
 ]

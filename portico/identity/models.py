@@ -70,6 +70,19 @@ class Person(AbstractBaseUser):
     def get_short_name(self) -> str:
         return self.first_name or self.email
 
+    # The Django admin is the platform operator's site (/operator/): only they are its staff,
+    # and they may do there whatever the site offers.
+
+    @property
+    def is_staff(self) -> bool:
+        return self.is_platform_operator
+
+    def has_perm(self, perm: str, obj=None) -> bool:
+        return self.is_active and self.is_platform_operator
+
+    def has_module_perms(self, app_label: str) -> bool:
+        return self.is_active and self.is_platform_operator
+
 
 class MembershipKind(models.TextChoices):
     STAFF = "staff", _("Partner staff user")
