@@ -11,10 +11,13 @@ import csv
 import hmac
 import io
 import logging
+import re
 import secrets
 import tempfile
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
+from itertools import islice
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
@@ -38,6 +41,11 @@ EXPORT_TTL = timedelta(hours=72)
 PROGRESS_EVERY = 5000
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Where a written cell may begin with one of them: after a comma or a line's end, or at the very
+# start, maybe quoted. Each search starts from a plain character, which keeps it fast.
+_AFTER_COMMA = re.compile(r',"?[=+\-@\t\r]')
+_AFTER_LINE = re.compile(r'\n"?[=+\-@\t\r]')
+_AT_START = re.compile(r'"?[=+\-@\t\r]')
 _TOKEN_LIMIT = 128
 
 logger = logging.getLogger(__name__)
@@ -76,26 +84,40 @@ def neutralised(row: Sequence[object]) -> list[object]:
     return [f"'{cell}" if isinstance(cell, str) and cell.startswith(FORMULA_START) else cell for cell in row]
 
 
+def _write_batch(writer: Any, buffer: io.StringIO, out: io.TextIOBase, batch: list[Sequence[object]]) -> None:
+    """Write the rows through the buffer; when a cell of the batch may start like a formula (a few
+    searches over the batch's text, so a clean batch costs no look at each cell), write them again
+    with their text cells neutralised."""
+    buffer.seek(0)
+    buffer.truncate()
+    writer.writerows(batch)
+    text = buffer.getvalue()
+    if _AFTER_COMMA.search(text) or _AFTER_LINE.search(text) or _AT_START.match(text):
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerows([neutralised(row) for row in batch])
+        text = buffer.getvalue()
+    out.write(text)
+
+
 def write_csv(out: io.TextIOBase, columns: Sequence[str], rows: Iterable[Sequence[object]],
               total: int, progress: Progress | None = None) -> int:
-    """Write the header and every row to `out`, reporting progress; the number of rows written."""
-    writer = csv.writer(out)
-    writer.writerow(columns)
+    """Write the header and every row to `out`, a batch at a time, reporting progress; the number
+    of rows written."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    _write_batch(writer, buffer, out, [columns])
     written, shown = 0, -1
-    batch: list[list[object]] = []
-    for row in rows:
-        batch.append(neutralised(row))
-        if len(batch) == PROGRESS_EVERY:
-            writer.writerows(batch)
-            written += len(batch)
-            batch.clear()
-            # The count was taken first; rows added since never make the bar pass 99 before the end.
-            percent = min(99, written * 100 // total) if total else 99
-            if progress is not None and percent != shown:
-                progress(percent)
-                shown = percent
-    writer.writerows(batch)
-    return written + len(batch)
+    rows = iter(rows)
+    while batch := list(islice(rows, PROGRESS_EVERY)):
+        _write_batch(writer, buffer, out, batch)
+        written += len(batch)
+        # The count was taken first; rows added since never make the bar pass 99 before the end.
+        percent = min(99, written * 100 // total) if total else 99
+        if progress is not None and percent != shown:
+            progress(percent)
+            shown = percent
+    return written
 
 
 def _requester(export: Export) -> Membership:

@@ -319,3 +319,27 @@ def test_the_export_page_shows_progress_while_running_and_the_list_is_mine_newes
     assert client.get("/console/exports/?page=999999").status_code == 200
     assert client.get("/console/exports/?page=%27").status_code == 200
     assert second.pk > first.pk
+
+
+def test_csv1_write_csv_neutralises_text_cells_only_and_reports_progress():
+    rows = [(f"user{n}@contoso.test", n, -n) for n in range(12_000)]
+    rows[7_777] = ("=HYPERLINK(\"http://evil\")", 7_777, -5)
+    rows[11_000] = ("plain", "-2+3", None)
+    out, seen = io.StringIO(), []
+    written = services.write_csv(out, ["Email", "N", "Minus"], rows, total=12_000, progress=seen.append)
+    assert written == 12_000
+    header, *read = list(csv.reader(io.StringIO(out.getvalue())))
+    assert header == ["Email", "N", "Minus"]
+    assert read[7_777] == ["'=HYPERLINK(\"http://evil\")", "7777", "-5"]  # numbers are numbers, not formulas
+    assert read[11_000] == ["plain", "'-2+3", ""]
+    assert read[42] == ["user42@contoso.test", "42", "-42"]
+    assert seen == sorted(seen) and seen[-1] == 99  # 100 only when the file is stored
+
+
+@pytest.mark.parametrize("path, kind", [("/console/organizations/", "organizations"), ("/console/accounts/", "accounts")])
+def test_org6_acc4_the_lists_export_button_carries_their_filters(owner, org_a, signed_in, path, kind):
+    seed.subscription(org_a, seed.plan(org_a.partner, "Business Backup"))
+    page = signed_in(owner).get(f"{path}?status=suspended&q=100%25+%F0%9F%8E%89")
+    assert page.status_code == 200
+    [query] = re.findall(r'href="/console/exports/new/\?([^"]+)"', page.text)
+    assert QueryDict(query.replace("&amp;", "&")).dict() == {"status": "suspended", "q": "100% 🎉", "kind": kind}
