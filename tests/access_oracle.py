@@ -78,6 +78,24 @@ class Device:
 
 
 @dataclass
+class Subscription:
+    """An organization's SaaS backup subscription; its key is the organization's."""
+
+    key: int
+    partner: int
+    status: str  # active | suspended | unsubscribed | deleted
+    admin: int | None  # the member key of its customer-portal admin
+
+
+@dataclass
+class Account:
+    key: int
+    partner: int
+    organization: int
+    address: str
+
+
+@dataclass
 class World:
     orgs: dict[int, Org] = field(default_factory=dict)
     groups: dict[int, Group] = field(default_factory=dict)
@@ -87,6 +105,9 @@ class World:
     tickets: dict[int, Ticket] = field(default_factory=dict)
     comments: dict[int, Comment] = field(default_factory=dict)
     attachments: dict[int, Attachment] = field(default_factory=dict)
+    subscriptions: dict[int, Subscription] = field(default_factory=dict)
+    accounts: dict[int, Account] = field(default_factory=dict)
+    emails: dict[int, str] = field(default_factory=dict)  # member key -> the person's email
 
     # GRP-3 ------------------------------------------------------------------------------
     def reach(self, staff: Member) -> set[int]:
@@ -270,3 +291,51 @@ def open_ticket_count(world: World, actor: Member) -> int | None:
     return sum(
         1 for t in world.tickets.values() if t.status in OPEN_STATUSES and allows_ticket(world, actor, "view", t)
     )
+
+
+# SaaS backup (ORG, ACC) ----------------------------------------------------------------------
+
+SUBSCRIPTION_ACTIONS = ["view", "change", "view_details", "log_in_as_client", "send_reset_password"]
+
+
+def _manages_a_group(world: World, staff: Member) -> bool:
+    return any(staff.key in g.managers and g.partner == staff.partner for g in world.groups.values())
+
+
+def allows_subscription(world: World, actor: Member, action: str, sub: Subscription) -> bool:
+    if not actor.enabled or action not in SUBSCRIPTION_ACTIONS or sub.partner != actor.partner:
+        return False
+    if actor.kind == "customer":
+        return action == "view" and sub.key == actor.organization
+    if actor.kind != "staff" or sub.key not in world.reach(actor):
+        return False
+    admin = world.members.get(sub.admin) if sub.admin is not None else None
+    if action == "view":
+        return True  # GRP-3: Finance too sees every organization
+    if action == "view_details":
+        return sub.status != "deleted"  # ORG-8
+    if action == "log_in_as_client":
+        # ORG-7, GRP-3; decisions: Finance never; an Admin or Support user managing no group neither.
+        if actor.role not in PEOPLE_MANAGERS or (actor.role in SCOPABLE and not _manages_a_group(world, actor)):
+            return False
+        return sub.status != "deleted" and admin is not None and admin.enabled
+    if actor.role not in ORGANIZATION_EDITORS:
+        return False
+    if action == "send_reset_password":
+        return sub.status != "deleted" and admin is not None
+    return True  # change
+
+
+def allows_account(world: World, actor: Member, action: str, account: Account) -> bool:
+    if not actor.enabled or action not in OBJECT_ACTIONS or account.partner != actor.partner:
+        return False
+    if actor.kind == "customer":
+        # Decision until the customer roles (CP-2): the organization's admin sees all its
+        # accounts, anyone else only the account of their own address.
+        if action != "view" or account.organization != actor.organization:
+            return False
+        sub = world.subscriptions.get(account.organization)
+        return (sub is not None and sub.admin == actor.key) or account.address == world.emails.get(actor.key)
+    if actor.kind != "staff" or account.organization not in world.reach(actor):
+        return False
+    return action == "view" or actor.role in ORGANIZATION_EDITORS

@@ -8,7 +8,8 @@ users, and devices with random assignments, including assignments that break EU-
 exactly the model's set (EU-1 … EU-5, PERM-1 … PERM-5, DEV-2, PU-1, PU-2, GRP-1 … GRP-3, ID-6).
 Worlds also hold tickets with public comments, internal notes and files, and the ticket lists,
 searches, threads, downloads and open counts of the portal, the board and the API are held to the
-model too (TK-2, TK-3, TK-4, TK-6).
+model too (TK-2, TK-3, TK-4, TK-6). SaaS backup subscriptions in every status and accounts are
+held to it as well (ORG-7, ORG-8, GRP-3, ACC-1).
 
 `PORTICO_WORLDS=2000 .venv/bin/python -m pytest portico/access/tests/test_policy_worlds.py` runs
 2,000 worlds; CI runs 200.
@@ -30,6 +31,7 @@ from portico.access.explain import explain
 from portico.access.models import EndUserRole, full_portal_access
 from portico.devices.models import Device
 from portico.identity.models import Membership, Person
+from portico.saas.models import Account, Subscription
 from portico.tenancy.models import Group, Organization
 from portico.tickets.models import Ticket, TicketAttachment, TicketComment
 from tests import access_oracle as oracle
@@ -115,7 +117,35 @@ def worlds(draw) -> oracle.World:
             draw(st.sets(st.sampled_from(same_partner), min_size=1)) if same_partner else set(),
         )
     add_tickets(draw, world, keys, orgs_of)
+    add_saas_backup(draw, world, keys)
     return world
+
+
+def add_saas_backup(draw, world: oracle.World, keys) -> None:
+    """Subscriptions of some organizations, in any status, mostly with an admin (a customer user of
+    the organization); accounts, some at a member's own address."""
+    for key in world.members:
+        world.emails[key] = f"person{key}@world.test"
+    for org in world.orgs.values():
+        if draw(st.integers(0, 3)) == 0:
+            continue
+        admin = None
+        if draw(st.integers(0, 3)):
+            # Mostly an admin of its own, enabled or not, so ORG-7 and ORG-8 meet every staff rank.
+            admin = next(keys)
+            enabled = draw(st.booleans() | st.just(True))
+            world.members[admin] = oracle.Member(admin, org.partner, "customer", enabled=enabled, organization=org.key)
+            world.emails[admin] = f"person{admin}@world.test"
+        world.subscriptions[org.key] = oracle.Subscription(
+            org.key, org.partner, draw(st.sampled_from(["active", "suspended", "unsubscribed", "deleted"])), admin
+        )
+    for _ in range(draw(st.integers(0, 6))):
+        org = world.orgs[draw(st.sampled_from(sorted(world.orgs)))]
+        people = [m.key for m in world.members.values() if m.organization == org.key]
+        own = draw(st.sampled_from(people)) if people and draw(st.booleans()) else None
+        key = next(keys)
+        address = world.emails[own] if own is not None else f"mailbox{key}@world.test"
+        world.accounts[key] = oracle.Account(key, org.partner, org.key, address)
 
 
 def add_tickets(draw, world: oracle.World, keys, orgs_of) -> None:
@@ -184,6 +214,20 @@ class Built:
             for member in d.assigned:
                 seed.assign(self.members[member], self.devices[k])
         self._build_tickets(world)
+        self._build_saas_backup(world)
+
+    def _build_saas_backup(self, world: oracle.World) -> None:
+        plans = {}
+        self.subscriptions: dict[int, Subscription] = {}
+        for k, sub in world.subscriptions.items():
+            org = self.orgs[k]
+            if org.partner_id not in plans:
+                plans[org.partner_id] = seed.plan(org.partner, "Plan")
+            admin = self.members[sub.admin] if sub.admin is not None else None
+            self.subscriptions[k] = seed.subscription(org, plans[org.partner_id], status=sub.status, admin=admin)
+        self.accounts = {
+            k: seed.account(self.orgs[a.organization], a.address, external_id=str(k)) for k, a in world.accounts.items()
+        }
 
     def _build_tickets(self, world: oracle.World) -> None:
         self.tickets: dict[int, Ticket] = {}
@@ -245,6 +289,12 @@ def test_policy_equals_the_spec_model_in_random_worlds(world):
             world, built, TicketAttachment, built.attachments, world.attachments, oracle.allows_attachment,
             ["view", "change"],
         )
+        # ORG-7, ORG-8, GRP-3, ACC-1: subscriptions and accounts of the SaaS backup service.
+        _check(
+            world, built, Subscription, built.subscriptions, world.subscriptions, oracle.allows_subscription,
+            oracle.SUBSCRIPTION_ACTIONS + ["delete"],
+        )
+        _check(world, built, Account, built.accounts, world.accounts, oracle.allows_account, oracle.OBJECT_ACTIONS)
         # explain gives the same answer as can, with a denying reason whenever it says no.
         for actor_key, actor in world.members.items():
             for device_key, device in world.devices.items():
