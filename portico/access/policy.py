@@ -416,6 +416,13 @@ def _plan_rule(actor: Membership, action: str) -> Q:
     return Q(partner_id=actor.partner_id)
 
 
+def _export_rule(actor: Membership, action: str) -> Q:
+    # CSV-1: an export's file is its requester's alone, whoever else may see the same rows.
+    if not _is_staff(actor) or action != Action.VIEW:
+        return NOTHING
+    return Q(requested_by_id=actor.pk, partner_id=actor.partner_id)
+
+
 _RULES: dict[str, Callable[[Membership, str], Q]] = {
     "identity.membership": _membership_rule,
     "tenancy.partner": _partner_rule,
@@ -431,6 +438,7 @@ _RULES: dict[str, Callable[[Membership, str], Q]] = {
     "saas.account": _account_rule,
     "saas.accountsection": _account_section_rule,
     "saas.plan": _plan_rule,
+    "reports.export": _export_rule,
 }
 
 
@@ -496,6 +504,8 @@ def can_create(actor: Membership | None, model: type[models.Model], organization
         return actor.staff_role in SETTINGS_MANAGERS
     if label == "access.enduserrole":
         return actor.staff_role in ADMINISTRATORS
+    if label == "reports.export":
+        return True  # any staff rank exports; each kind's rows are restricted (CSV-1)
     if label == "saas.subscription":
         # ORG-9. An Admin limited by groups would not see the new organization: not theirs to create.
         return actor.staff_role in ADMINISTRATORS and group_scope(actor) is None

@@ -26,8 +26,9 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from portico.access import policy
 from portico.audit.services import record
-from portico.identity.models import Membership, MembershipKind
+from portico.identity.models import Membership
 from portico.jobs.models import Job
 from portico.jobs.services import Progress, job_kind, start_job
 from portico.notifications.services import queue_email
@@ -57,7 +58,7 @@ class ExportRefused(Exception):
 
 def may_export(actor: Membership | None) -> bool:
     """Exports are staff work: an enabled staff membership of a partner (the kind restricts the rows)."""
-    return actor is not None and actor.pk is not None and actor.enabled and actor.kind == MembershipKind.STAFF
+    return policy.can_create(actor, Export)
 
 
 def request_export(actor: Membership, kind_key: str, params: dict) -> Export:

@@ -15,6 +15,8 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from portico.access import policy
+from portico.access.policy import Action
 from portico.identity.models import Membership, MembershipKind
 from portico.identity.views import membership_required
 from portico.reports import services
@@ -29,12 +31,8 @@ logger = logging.getLogger(__name__)
 
 def _own_export(actor: Membership, pk: int) -> Export:
     """The actor's own export, or a 404: the same membership that asked for it, in its partner."""
-    export = (
-        Export.objects.select_related("job")
-        .filter(pk=pk, requested_by_id=actor.pk, partner_id=actor.partner_id)
-        .first()
-    )
-    if export is None or not services.may_export(actor):
+    export = policy.restrict(Export.objects.select_related("job"), actor, Action.VIEW).filter(pk=pk).first()
+    if export is None:
         raise Http404
     return export
 
@@ -83,13 +81,9 @@ def request_export(request: HttpRequest) -> HttpResponse:
 @membership_required(MembershipKind.STAFF)
 def export_list(request: HttpRequest) -> HttpResponse:
     actor = request.membership
-    if not services.may_export(actor):
+    if not policy.can_create(actor, Export):
         raise Http404
-    exports = (
-        Export.objects.select_related("job")
-        .filter(requested_by_id=actor.pk, partner_id=actor.partner_id)
-        .order_by("-created_at", "-id")
-    )
+    exports = policy.restrict(Export.objects.select_related("job"), actor, Action.VIEW).order_by("-created_at", "-id")
     return render(request, "reports/exports/list.html", {"page": page_of(exports, request.GET.get("page"), PAGE_SIZE)})
 
 
