@@ -178,6 +178,26 @@ def account_status_worst() -> Subquery:
     return Subquery(worst)
 
 
+# A group scope of up to this many organizations is named by id (`_within_group_scope`).
+SCOPE_BY_ID = 200
+
+
+def _within_group_scope(rows: QuerySet[Account], actor) -> QuerySet[Account]:
+    """`rows` (already restricted by the policy) narrowed again to the organizations of the actor's
+    groups (GRP-3), named by id when they are few.
+
+    The policy's condition is a subquery PostgreSQL cannot estimate: for an Admin scoped to one of
+    10,000 organizations it walked all 1,000,000 accounts newest first looking for that customer's
+    (0.7 s); named by id, it reads those organizations' accounts from `account_org_page`. A larger
+    scope holds enough of the partner's accounts for the newest-first walk to fill a page early.
+    """
+    scope = policy.group_scope(actor)
+    if scope is None:
+        return rows
+    ids = list(scope.order_by().values_list("organization_id", flat=True).distinct()[: SCOPE_BY_ID + 1])
+    return rows if len(ids) > SCOPE_BY_ID else rows.filter(organization_id__in=ids)
+
+
 def _organization_id(value):
     """The organization filter's value, with a number typed or linked as text read as an id."""
     if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and int(value) < 2**63:
@@ -189,7 +209,7 @@ def accounts_for(actor, filters: dict) -> QuerySet[Account]:
     """The accounts page's rows (ACC-2), newest id first, with the organization's name.
 
     `filters["organization"]` may be an organization, its id, or part of its name (ACC-1)."""
-    rows = policy.restrict(Account.objects.all(), actor, Action.VIEW)
+    rows = _within_group_scope(policy.restrict(Account.objects.all(), actor, Action.VIEW), actor)
     rows = filter_by_organization(rows, _organization_id(filters.get("organization")))
     product_type = filters.get("product_type") or ""
     if product_type.startswith("email:"):
