@@ -161,11 +161,6 @@ def test_org2_overlong_or_nul_search_is_a_field_error_never_a_500(owner, signed_
     assert len(shown) <= 200 * len("&#x27;")  # the value shown back is cut to the field's length
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="filters._search_organizations takes str.isdigit() text as an id; int('²') raises (needs isascii())",
-)
 def test_org2_digits_that_are_not_numbers_are_searched_as_text(owner, signed_in, partner, backup_plan):
     squared = subscribe(seed.organization(partner, "Area² Ltd"), backup_plan)
     assert ids_on(signed_in(owner).get(LIST, {"q": "²"})) == [squared.pk]
