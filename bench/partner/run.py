@@ -157,10 +157,11 @@ def seed_once() -> None:
         def accounts():
             for n in range(ARGS.accounts):
                 product = products[n % len(products)]
-                org = mine[(n * 7919) % len(mine)]
+                org = random.choice(mine)
                 yield (partner.pk, org, product, random.choice(kinds) if product == "email" else "",
                        f"user{n}@customer{org}.test", f"{product[:3]}-{n:07d}", "",
-                       "active" if n % 10 else "deactivated", n % 17 != 0, now - timedelta(minutes=n))
+                       "deactivated" if random.random() < 0.1 else "active", random.random() < 0.94,
+                       now - timedelta(minutes=n))
             yield (other.pk, orgs[-1][0], "email", "mailbox", "someone@other.test", "other-1", "", "active", True, now)
 
         _copy("saas_account", ["partner_id", "organization_id", "product_type", "email_kind", "address",
