@@ -12,8 +12,8 @@ statistics of the indexed expressions, which nothing else collects until many ro
 them it guessed 78,000 matches for any text, and looked for a text found nowhere by walking every
 account newest first (1.9 s at 1,100,000 accounts; 16 ms through the index with them).
 
-Building the indexes reads the whole table under a lock that holds back writes (not reads): 39 s
-for 1,100,000 accounts on two busy cores.
+Building the indexes reads the whole table under a lock that holds back writes (not reads): 19 s
+for 1,100,000 accounts on two cores, 39 s while other work kept them busy.
 """
 
 from django.db import migrations

@@ -184,17 +184,18 @@ def test_acc2_pages_of_25_newest_first_without_counting(signed_in, owner, org_a,
     assert [r.pk for r in back.context["page"]] == [r.pk for r in rows]
 
 
-def test_acc2_list_queries_do_not_grow_with_rows(signed_in, owner, org_a, org_b, accounts):
-    client = signed_in(owner)
+@pytest.mark.parametrize("who", ["owner", "admin_scoped"])
+def test_acc2_list_queries_do_not_grow_with_rows(signed_in, request, org_a, accounts, who):
+    client = signed_in(request.getfixturevalue(who))
     client.get(URL)
     with CaptureQueriesContext(connection) as few:
         client.get(URL)
     for n in range(25):
-        seed.account(org_a if n % 2 else org_b, f"more{n}@contoso.test", sections=[("email", "success", 1, 1)])
+        seed.account(org_a, f"more{n}@contoso.test", sections=[("email", "success", 1, 1)])
     with CaptureQueriesContext(connection) as many:
         response = client.get(URL)
     assert len(response.context["page"]) == 25
-    assert len(many) == len(few) <= 12
+    assert len(many) == len(few) <= 14
 
 
 # ACC-3: details.
