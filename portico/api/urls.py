@@ -9,6 +9,7 @@ from portico.api import views
 from portico.devices import api as devices_api
 from portico.identity.end_users import api as end_users_api
 from portico.identity.staff import api as staff_api
+from portico.reports import api as reports_api
 from portico.saas import api as saas_api
 from portico.tenancy import api as tenancy_api
 from portico.tickets import api as tickets_api
@@ -16,7 +17,7 @@ from portico.tickets import api as tickets_api
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("tokens", views.ApiTokenViewSet, basename="token")
-for area in (access_api, devices_api, end_users_api, saas_api, staff_api, tenancy_api, tickets_api):
+for area in (access_api, devices_api, end_users_api, reports_api, saas_api, staff_api, tenancy_api, tickets_api):
     area.register(router)
 
 app_name = "api"
