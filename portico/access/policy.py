@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
 
 from django.db import models
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q
 
 from portico.access import catalog
 from portico.access.catalog import DeviceAction
@@ -112,17 +112,36 @@ def group_scope(actor: Membership) -> models.QuerySet | None:
     ).values("organization_id")
 
 
+# A group scope of up to this many organizations is written into the SQL by id.
+SCOPE_BY_ID = 200
+
+
 def _in_scope(actor: Membership, field: str) -> Q:
-    """GRP-3 as one SQL condition, so no query runs before the list's own (the rule of `group_scope`)."""
+    """GRP-3 as a condition PostgreSQL can plan: the scope is read first, in one small query.
+
+    Unlimited, it is no condition; up to SCOPE_BY_ID organizations, their ids; larger, the scope as
+    a subquery. Written as one SQL condition (no group, or an empty scope, OR in the scope) it
+    could not be estimated: an Admin scoped to one organization of 10,000 walked every account of
+    the partner looking for that customer's (0.7 s at 1,000,000 accounts).
+    """
     from portico.tenancy.models import Group
 
     if actor.staff_role not in SCOPED_ROLES:
         return Q()
-    managed = Group.objects.filter(managers=actor.pk, partner_id=actor.partner_id)
+    # Empty scopes first (no organization: all of the partner, GRP-1), then the scope's organizations.
+    rows = list(
+        Group.objects.filter(managers=actor.pk, partner_id=actor.partner_id)
+        .order_by(F("organizations").asc(nulls_first=True))
+        .values_list("organizations", flat=True)[: SCOPE_BY_ID + 1]
+    )
+    if not rows or rows[0] is None:
+        return Q()
+    if len(rows) <= SCOPE_BY_ID:
+        return Q(**{f"{field}__in": sorted(set(rows))})
     scope = Group.organizations.through.objects.filter(
         group__managers=actor.pk, group__partner_id=actor.partner_id
     ).values("organization_id")
-    return Q(~Exists(managed)) | Q(Exists(managed.filter(organizations__isnull=True))) | Q(**{f"{field}__in": scope})
+    return Q(**{f"{field}__in": scope})
 
 
 def manages_groups(actor: Membership) -> bool:

@@ -245,8 +245,8 @@ def test_acc3_details_of_another_partners_account_are_404(signed_in, owner, outs
 def test_grp3_scoped_admin_sees_only_accounts_of_their_groups_organizations(
     signed_in, admin_scoped, org_b, accounts, monkeypatch, by_id
 ):
-    """Small scopes are named by id for speed, larger ones left to the policy's subquery: the same rows."""
-    monkeypatch.setattr("portico.saas.filters.SCOPE_BY_ID", by_id)
+    """The policy names small scopes by id, larger ones by a subquery: the same rows."""
+    monkeypatch.setattr("portico.access.policy.SCOPE_BY_ID", by_id)
     client = signed_in(admin_scoped)
     response = client.get(URL)
     assert shown(response) == {"alice@contoso.test", "info@contoso.test", "bob@contoso.test", "Contoso Intranet"}

@@ -15,7 +15,7 @@ from portico.access import policy
 from portico.access.policy import Action, SubscriptionAction
 from portico.identity.models import Membership, MembershipKind
 from portico.identity.views import membership_required
-from portico.saas.filters import AccountFilterForm, account_status_worst, accounts_for, within_group_scope
+from portico.saas.filters import AccountFilterForm, account_status_worst, accounts_for
 from portico.saas.models import (
     Account,
     AccountSection,
@@ -49,8 +49,7 @@ STATUS_BADGES = {
 
 def _organizations(actor: Membership) -> QuerySet[Organization]:
     """The organization filter's choices (ACC-1): those the actor sees (GRP-3)."""
-    visible = policy.restrict(Organization.objects.all(), actor, Action.VIEW)
-    return within_group_scope(visible, actor, "pk").order_by("name", "pk")
+    return policy.restrict(Organization.objects.all(), actor, Action.VIEW).order_by("name", "pk")
 
 
 def _with_details(actor: Membership, organization_ids: set[int]) -> set[int]:
