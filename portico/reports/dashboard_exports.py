@@ -23,6 +23,7 @@ from portico.identity.models import Membership
 from portico.reports import figures
 from portico.reports.exports import ExportKind, register_export
 from portico.reports.figures import PERIOD_CHOICES, Period, PeriodForm, Share
+from portico.saas.filters import seats_used
 from portico.saas.models import AccountStatus, PlanType, SubscriptionStatus
 
 BATCH = 2000
@@ -123,7 +124,7 @@ def _seat_rows_query(actor: Membership):
     return (
         figures.subscriptions(actor)
         .filter(status=SubscriptionStatus.ACTIVE)
-        .annotate(seats_used=figures.accounts_per_organization(status=AccountStatus.ACTIVE, backed_up=True))
+        .annotate(seats_used=seats_used())
         .order_by("organization__name", "organization_id")
         .values_list("organization__name", "organization_id", "plan__name", "paid_seats", "seats_used")
     )

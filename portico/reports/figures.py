@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django import forms
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from portico.access import policy
 from portico.access.policy import Action
 from portico.identity.models import Membership
+from portico.saas.filters import seats_used
 from portico.saas.models import Account, AccountStatus, Subscription, SubscriptionStatus
 
 # DASH-2's periods; "This month" runs from the 1st of the month to today.
@@ -147,23 +148,6 @@ def accounts(actor: Membership) -> QuerySet[Account]:
     return policy.restrict(Account.objects.all(), actor, Action.VIEW)
 
 
-def accounts_per_organization(**conditions) -> Coalesce:
-    """How many accounts of the subscription's organization meet `conditions` (status, backed_up),
-    counted from the account_org_seats index (organization, status, backed_up) without reading a row.
-
-    The subscription came through the policy, and the account rule reaches exactly the accounts of
-    the organizations the subscription rule does (the partner's, within the group scope, GRP-3).
-    """
-    counted = (
-        Account.objects.filter(organization_id=OuterRef("organization_id"), **conditions)
-        .order_by()
-        .values("organization_id")
-        .annotate(n=Count("status"))
-        .values("n")
-    )
-    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
-
-
 def _by_status(statuses) -> dict[str, Count]:
     # Counting a column of the indexes (not the id) lets PostgreSQL count from the index alone.
     return {status.value: Count("status", filter=Q(status=status)) for status in statuses}
@@ -188,7 +172,7 @@ def seat_usage(actor: Membership) -> Share:
     figures = (
         subscriptions(actor)
         .filter(status=SubscriptionStatus.ACTIVE)
-        .annotate(seats_used=accounts_per_organization(status=AccountStatus.ACTIVE, backed_up=True))
+        .annotate(seats_used=seats_used())
         .aggregate(used=Coalesce(Sum("seats_used"), 0), paid=Coalesce(Sum("paid_seats"), 0))
     )
     return Share(figures["used"], figures["paid"])

@@ -140,8 +140,15 @@ class Account(models.Model):
         verbose_name = _("account")
         indexes = [
             models.Index(fields=["partner", "product_type", "status", "id"], name="account_page"),
+            # ACC-1's email kinds: a kind the partner has few of is found without walking every mailbox.
+            models.Index(
+                fields=["partner", "email_kind", "status", "id"], condition=Q(product_type="email"),
+                name="account_email_kind_page",
+            ),
             models.Index(fields=["organization", "product_type", "status", "id"], name="account_org_page"),
-            models.Index(fields=["organization", "status", "backed_up"], name="account_org_seats"),
+            # Seats and coverage counted per organization from the index alone; the partner is in
+            # it because every policy-restricted query also asks for it.
+            models.Index(fields=["organization", "status", "backed_up", "partner"], name="account_org_seats"),
             models.Index(fields=["partner", "status", "backed_up"], name="account_figures"),
             models.Index(fields=["partner", "added_at"], name="account_added"),
         ]
@@ -187,7 +194,8 @@ class BackupResult(models.TextChoices):
 class AccountSection(models.Model):
     """One section of an account's backup and its last result, as the backup engine writes it (SB-2)."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="sections")
+    # Looked up through the (account, bytes) index below and the unique (account, section) one.
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="sections", db_index=False)
     section = models.CharField(_("section"), max_length=16, choices=Section.choices)
     status = models.CharField(_("status"), max_length=16, choices=AccountStatus.choices, default=AccountStatus.ACTIVE)
     added_at = models.DateTimeField(_("date added"))
@@ -200,6 +208,8 @@ class AccountSection(models.Model):
         verbose_name = _("account section")
         ordering = ["account", "section"]
         constraints = [models.UniqueConstraint(fields=["account", "section"], name="one_result_per_section")]
+        # Storage usage adds up the bytes of an organization's sections from this index alone.
+        indexes = [models.Index(fields=["account", "bytes"], name="section_bytes")]
 
     def __str__(self) -> str:
         return f"{self.account_id}/{self.section}"
