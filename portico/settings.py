@@ -275,6 +275,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status"; each keeps its own name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "portico.tickets.models.TicketStatus",
+        "SubscriptionStatusEnum": "portico.saas.models.SubscriptionStatus",
+        "AccountStatusEnum": "portico.saas.models.AccountStatus",
+    },
 }
 
 # Security baseline

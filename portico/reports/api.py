@@ -33,13 +33,13 @@ from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
 
+from portico.api.pagination import KeysetPages
 from portico.api.viewsets import MAX_ID, PolicyViewSetMixin
 from portico.identity.models import MembershipKind
 from portico.reports import figures, services
 from portico.reports.exports import export_kind
 from portico.reports.figures import PERIOD_CHOICES, Period, PeriodForm, Share, StatusCounts
 from portico.reports.models import Export, ExportState
-from portico.tickets.api import KeysetPages
 from portico.tickets.attachments import private_download
 
 # A filter's name and value as the pages' query strings carry them; beyond these it is no filter.

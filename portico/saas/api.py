@@ -25,6 +25,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from portico.access import policy
 from portico.access.policy import Action
+from portico.api.pagination import KeysetPages
 from portico.api.viewsets import MAX_ID, PolicyViewSetMixin
 from portico.saas import services
 from portico.saas.filters import (
@@ -58,7 +59,6 @@ from portico.saas.serializers import (
     ResetPasswordSentSerializer,
 )
 from portico.tenancy.models import Organization
-from portico.tickets.api import KeysetPages
 from portico.web.pagination import MAX_PAGE, page_of
 
 
