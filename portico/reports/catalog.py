@@ -144,7 +144,9 @@ class IsoUtc(Func):
         )
 
     def as_sqlite(self, compiler, connection, **extra):
-        return self.as_sql(compiler, connection, template="strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', %(expressions)s)", **extra)
+        # A literal % in Django's SQL is written %%, and the template's own formatting halves it once.
+        template = "strftime('%%%%Y-%%%%m-%%%%dT%%%%H:%%%%M:%%%%SZ', %(expressions)s)"
+        return self.as_sql(compiler, connection, template=template, **extra)
 
 
 def _label(field: str, choices: Sequence[tuple[str, Any]]) -> Case:
