@@ -30,18 +30,6 @@ EXPORTS = "/api/v1/exports/"
 DASHBOARD = "/api/v1/dashboard/"
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
-
-
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    """Commit the request's work so the queued job and its email (Huey inline in tests) run."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
 @pytest.fixture
 def customer(org_a):
     return seed.customer_user(seed.person("it@contoso.test"), org_a)

@@ -17,11 +17,6 @@ from tests.browser.test_layout import PHONE, assert_no_horizontal_overflow
 from tests.support import text_body
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-
-
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_csv1_acc4_export_from_the_accounts_page_to_the_downloaded_file(new_page, owner, org_a, org_b, mailbox):

@@ -29,18 +29,6 @@ pytestmark = pytest.mark.django_db
 CONFIRM = "/console/exports/new/"
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    return tmp_path
-
-
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    """Commit the request's work so the queued job and email (Huey inline in tests) run."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
-
-
 @pytest.fixture
 def accounts(partner, org_a, org_b, foreign_org):
     """Accounts of every status and a few product types in two organizations, and one of another partner."""

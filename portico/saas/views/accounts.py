@@ -15,6 +15,7 @@ from portico.access import policy
 from portico.access.policy import Action, SubscriptionAction
 from portico.identity.models import Membership, MembershipKind
 from portico.identity.views import membership_required
+from portico.saas.badges import RESULT_BADGES, STATUS_BADGES
 from portico.saas.filters import AccountFilterForm, account_status_worst, accounts_for
 from portico.saas.models import (
     Account,
@@ -33,18 +34,6 @@ PAGE_SIZE = 25
 # Newest first: the `account_page` index (partner, product type, status, id) serves it filtered.
 ORDERING = ["-id"]
 
-# Bootstrap's badge of each backup result, best to worst.
-RESULT_BADGES = {
-    BackupResult.SUCCESS: "text-bg-success",
-    BackupResult.WARNING: "text-bg-warning",
-    BackupResult.FAILED: "text-bg-danger",
-    BackupResult.NEVER: "text-bg-secondary",
-}
-STATUS_BADGES = {
-    AccountStatus.ACTIVE: "text-bg-success",
-    AccountStatus.DEACTIVATED: "text-bg-warning",
-    AccountStatus.DELETED: "text-bg-secondary",
-}
 
 
 def _organizations(actor: Membership) -> QuerySet[Organization]:

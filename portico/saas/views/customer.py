@@ -14,24 +14,13 @@ from portico.access import policy
 from portico.access.policy import Action
 from portico.identity.models import Membership, MembershipKind
 from portico.identity.views import membership_required
+from portico.saas.badges import RESULT_BADGES, STATUS_BADGES
 from portico.saas.filters import SEARCH_MAX, account_status_worst, seats_used
 from portico.saas.impersonation import record_client_view
 from portico.saas.models import Account, AccountSection, AccountStatus, BackupResult, Subscription
 from portico.web.pagination import page_of
 
 PAGE_SIZE = 25
-# Badge colours of an account's backup status.
-RESULT_BADGES = {
-    BackupResult.SUCCESS: "text-bg-success",
-    BackupResult.WARNING: "text-bg-warning",
-    BackupResult.FAILED: "text-bg-danger",
-    BackupResult.NEVER: "text-bg-secondary",
-}
-STATUS_BADGES = {
-    AccountStatus.ACTIVE: "text-bg-success",
-    AccountStatus.DEACTIVATED: "text-bg-warning",
-    AccountStatus.DELETED: "text-bg-secondary",
-}
 
 
 class AccountSearchForm(forms.Form):
