@@ -276,10 +276,16 @@ def measure_figures(people: dict[str, Membership]) -> None:
             row(f"{who}: {name}", timed(call, ARGS.runs))
 
 
+def peak_rss_kib() -> int:
+    """This process's peak resident memory. Not getrusage's ru_maxrss, which a process keeps across
+    exec: a worker started by this script would report the script's own peak."""
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+
+
 def export_worker() -> None:
     """In its own process, so its peak memory is the export's: every account of the partner to a file."""
     import io
-    import resource
     import tempfile
 
     from portico.reports.exports import export_kind
@@ -288,7 +294,7 @@ def export_worker() -> None:
     owner = Membership.objects.select_related("person", "partner").get(person__email=OWNER)
     params = {"status": ARGS.status} if ARGS.status else {}
     kind = export_kind("accounts")
-    at_start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    at_start = peak_rss_kib()
     started = time.perf_counter()
     total = kind.count(owner, params)
     counted = time.perf_counter()
@@ -298,7 +304,7 @@ def export_worker() -> None:
         text.flush()
         size = raw.tell()
     ended = time.perf_counter()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = peak_rss_kib()
     print(f"| {params.get('status', 'all')} | {written:,} | {size / 1e6:.0f} | {counted - started:.1f} | "
           f"{ended - counted:.1f} | {written / (ended - counted):,.0f} | {written / (ended - started):,.0f} | "
           f"{at_start / 1024:.0f} | {peak / 1024:.0f} |", flush=True)
