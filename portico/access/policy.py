@@ -138,10 +138,14 @@ def _in_scope(actor: Membership, field: str) -> Q:
         return Q()
     if len(rows) <= SCOPE_BY_ID:
         return Q(**{f"{field}__in": sorted(set(rows))})
+    # A larger scope stays the condition it always was in SQL: "no group, an unlimited group, or in
+    # the scope". Read as a filter on the list's own index walk, it lets deep keyset pages stop
+    # early; a plain IN (subquery) became a join, 29 ms instead of 2 at a board cursor 90 % down.
+    managed = Group.objects.filter(managers=actor.pk, partner_id=actor.partner_id)
     scope = Group.organizations.through.objects.filter(
         group__managers=actor.pk, group__partner_id=actor.partner_id
     ).values("organization_id")
-    return Q(**{f"{field}__in": scope})
+    return Q(~Exists(managed)) | Q(Exists(managed.filter(organizations__isnull=True))) | Q(**{f"{field}__in": scope})
 
 
 def manages_groups(actor: Membership) -> bool:
