@@ -96,6 +96,19 @@ class Account:
 
 
 @dataclass
+class Notice:
+    key: int
+    partner: int | None  # None: every partner
+
+
+@dataclass
+class Export:
+    key: int
+    partner: int
+    requester: int  # member key
+
+
+@dataclass
 class World:
     orgs: dict[int, Org] = field(default_factory=dict)
     groups: dict[int, Group] = field(default_factory=dict)
@@ -108,6 +121,8 @@ class World:
     subscriptions: dict[int, Subscription] = field(default_factory=dict)
     accounts: dict[int, Account] = field(default_factory=dict)
     emails: dict[int, str] = field(default_factory=dict)  # member key -> the person's email
+    notices: dict[int, Notice] = field(default_factory=dict)
+    exports: dict[int, Export] = field(default_factory=dict)
 
     # GRP-3 ------------------------------------------------------------------------------
     def reach(self, staff: Member) -> set[int]:
@@ -339,3 +354,16 @@ def allows_account(world: World, actor: Member, action: str, account: Account) -
     if actor.kind != "staff" or account.organization not in world.reach(actor):
         return False
     return action == "view" or actor.role in ORGANIZATION_EDITORS
+
+
+# DASH-3: the operator's notices are read by staff of the partner they name, or of every partner.
+def allows_notice(world: World, actor: Member, action: str, notice: Notice) -> bool:
+    return actor.enabled and actor.kind == "staff" and action == "view" and notice.partner in (None, actor.partner)
+
+
+# CSV-1: an export's file is its requester's alone.
+def allows_export(world: World, actor: Member, action: str, export: Export) -> bool:
+    return (
+        actor.enabled and actor.kind == "staff" and action == "view"
+        and export.requester == actor.key and export.partner == actor.partner
+    )

@@ -446,6 +446,13 @@ def _export_rule(actor: Membership, action: str) -> Q:
     return Q(requested_by_id=actor.pk, partner_id=actor.partner_id)
 
 
+def _notice_rule(actor: Membership, action: str) -> Q:
+    # DASH-3: the platform operator's notices to the actor's partner, or to every partner; staff read them.
+    if not _is_staff(actor) or action != Action.VIEW:
+        return NOTHING
+    return Q(partner__isnull=True) | Q(partner_id=actor.partner_id)
+
+
 _RULES: dict[str, Callable[[Membership, str], Q]] = {
     "identity.membership": _membership_rule,
     "tenancy.partner": _partner_rule,
@@ -462,6 +469,7 @@ _RULES: dict[str, Callable[[Membership, str], Q]] = {
     "saas.accountsection": _account_section_rule,
     "saas.plan": _plan_rule,
     "reports.export": _export_rule,
+    "notifications.notice": _notice_rule,
 }
 
 

@@ -12,18 +12,17 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from portico.access import policy
+from portico.access.policy import Action
 from portico.audit.services import record
 from portico.identity.models import Membership, MembershipKind, Person
 from portico.notifications.models import Notice, NoticeDismissal, Welcome
 
 
 def _published_to(actor: Membership) -> QuerySet[Notice]:
-    """The notices published now to the actor's partner or to every partner; staff only."""
-    if actor.kind != MembershipKind.STAFF:
-        return Notice.objects.none()
+    """The notices published now that the actor may read (the policy: staff, their partner's or every partner's)."""
     now = timezone.now()
-    return Notice.objects.filter(
-        Q(partner__isnull=True) | Q(partner_id=actor.partner_id),
+    return policy.restrict(Notice.objects.all(), actor, Action.VIEW).filter(
         Q(published_until__isnull=True) | Q(published_until__gt=now),
         published_from__lte=now,
     )

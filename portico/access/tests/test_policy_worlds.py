@@ -9,7 +9,8 @@ exactly the model's set (EU-1 … EU-5, PERM-1 … PERM-5, DEV-2, PU-1, PU-2, GR
 Worlds also hold tickets with public comments, internal notes and files, and the ticket lists,
 searches, threads, downloads and open counts of the portal, the board and the API are held to the
 model too (TK-2, TK-3, TK-4, TK-6). SaaS backup subscriptions in every status and accounts are
-held to it as well (ORG-7, ORG-8, GRP-3, ACC-1).
+held to it as well (ORG-7, ORG-8, GRP-3, ACC-1), and so are the operator's notices (DASH-3) and
+exports (CSV-1).
 
 `PORTICO_WORLDS=2000 .venv/bin/python -m pytest portico/access/tests/test_policy_worlds.py` runs
 2,000 worlds; CI runs 200.
@@ -31,8 +32,11 @@ from portico.access.explain import explain
 from portico.access.models import EndUserRole, full_portal_access
 from portico.devices.models import Device
 from portico.identity.models import Membership, Person
+from portico.jobs.models import Job
+from portico.notifications.models import Notice
+from portico.reports.models import Export
 from portico.saas.models import Account, Subscription
-from portico.tenancy.models import Group, Organization
+from portico.tenancy.models import Group, Organization, Partner
 from portico.tickets.models import Ticket, TicketAttachment, TicketComment
 from tests import access_oracle as oracle
 
@@ -146,6 +150,14 @@ def add_saas_backup(draw, world: oracle.World, keys) -> None:
         key = next(keys)
         address = world.emails[own] if own is not None else f"mailbox{key}@world.test"
         world.accounts[key] = oracle.Account(key, org.partner, org.key, address)
+    for _ in range(draw(st.integers(0, 2))):
+        key = next(keys)
+        world.notices[key] = oracle.Notice(key, draw(st.sampled_from([None, 0, 1])))
+    staff = [m for m in world.members.values() if m.kind == "staff"]
+    for _ in range(draw(st.integers(0, 3)) if staff else 0):
+        key = next(keys)
+        requester = draw(st.sampled_from(staff))
+        world.exports[key] = oracle.Export(key, requester.partner, requester.key)
 
 
 def add_tickets(draw, world: oracle.World, keys, orgs_of) -> None:
@@ -228,6 +240,18 @@ class Built:
         self.accounts = {
             k: seed.account(self.orgs[a.organization], a.address, external_id=str(k)) for k, a in world.accounts.items()
         }
+        partners = {0: Partner.objects.get(name="Partner 0"), 1: Partner.objects.get(name="Partner 1")}
+        self.notices = {
+            k: Notice.objects.create(title=f"Notice {k}", partner=partners[n.partner] if n.partner is not None else None)
+            for k, n in world.notices.items()
+        }
+        self.exports = {
+            k: Export.objects.create(
+                partner=partners[e.partner], requested_by=self.members[e.requester], kind="accounts",
+                job=Job.objects.create(kind="reports.export"), title="Accounts",
+            )
+            for k, e in world.exports.items()
+        }
 
     def _build_tickets(self, world: oracle.World) -> None:
         self.tickets: dict[int, Ticket] = {}
@@ -295,6 +319,9 @@ def test_policy_equals_the_spec_model_in_random_worlds(world):
             oracle.SUBSCRIPTION_ACTIONS + ["delete"],
         )
         _check(world, built, Account, built.accounts, world.accounts, oracle.allows_account, oracle.OBJECT_ACTIONS)
+        # DASH-3, CSV-1: notices to one's partner or all; an export to its requester alone.
+        _check(world, built, Notice, built.notices, world.notices, oracle.allows_notice, oracle.OBJECT_ACTIONS)
+        _check(world, built, Export, built.exports, world.exports, oracle.allows_export, oracle.OBJECT_ACTIONS)
         # explain gives the same answer as can, with a denying reason whenever it says no.
         for actor_key, actor in world.members.items():
             for device_key, device in world.devices.items():
