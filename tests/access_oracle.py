@@ -93,6 +93,9 @@ class Account:
     partner: int
     organization: int
     address: str
+    status: str = "active"  # active | deactivated | deleted
+    backed_up: bool = True
+    days_old: int = 0  # added this many days ago
 
 
 @dataclass

