@@ -252,6 +252,7 @@ def measure_pages(people: dict[str, Membership]) -> None:
                  {"product_type": "sharepoint", "status": "deactivated"}),
                 ("accounts, search \"user12345\"", "/console/accounts/", {"q": "user12345"}),
                 ("dashboard, this month", "/console/", {}),
+                ("dashboard, this year", "/console/", {"period": "this_year"}),
                 ("dashboard, all time", "/console/", {"period": "all_time"}),
             ]
             for name, path, query in cases:
@@ -268,10 +269,9 @@ def measure_figures(people: dict[str, Membership]) -> None:
             ("seat usage", lambda m=member: figures.seat_usage(m)),
             ("organizations by status, this month",
              lambda m=member: figures.organizations_by_status(m, figures.Period.of("this_month", today))),
-            ("accounts by status, this month",
-             lambda m=member: figures.accounts_by_status(m, figures.Period.of("this_month", today))),
-            ("accounts by status, all time",
-             lambda m=member: figures.accounts_by_status(m, figures.Period.of("all_time", today))),
+            *((f"accounts by status, {label}",
+               lambda m=member, key=key: figures.accounts_by_status(m, figures.Period.of(key, today)))
+              for key, label in (("this_month", "this month"), ("this_year", "this year"), ("all_time", "all time"))),
         ):
             row(f"{who}: {name}", timed(call, ARGS.runs))
 

@@ -3,8 +3,8 @@
 Each model in reach has a rule that turns (membership, action) into a `Q` over that model, so
 `restrict` is one SQL filter and `can` asks the same question of one object. Nothing else in
 Portico decides who may see or change what. Nothing is cached beyond the call, or beyond the one
-request a view reads an end user's permissions for (`permissions_read_once`), so a change of
-roles or permissions counts on the very next request (PERM-5).
+request a view reads the actor's permissions and group scope for (`read_once`), so a change of
+roles, permissions or groups counts on the very next request (PERM-5, GRP-3).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from portico.identity.models import Membership
 
 M = TypeVar("M", bound=models.Model)
+T = TypeVar("T")
 NOTHING = Q(pk__in=[])
 
 # Staff roles that manage the people of customer organizations (end users, customer users).
@@ -116,8 +117,21 @@ def group_scope(actor: Membership) -> models.QuerySet | None:
 SCOPE_BY_ID = 200
 
 
+def _read_scope(actor: Membership) -> list[int | None]:
+    """Empty scopes first (no organization: all of the partner, GRP-1), then up to SCOPE_BY_ID + 1
+    of the scope's organizations."""
+    from portico.tenancy.models import Group
+
+    return list(
+        Group.objects.filter(managers=actor.pk, partner_id=actor.partner_id)
+        .order_by(F("organizations").asc(nulls_first=True))
+        .values_list("organizations", flat=True)[: SCOPE_BY_ID + 1]
+    )
+
+
 def _in_scope(actor: Membership, field: str) -> Q:
-    """GRP-3 as a condition PostgreSQL can plan: the scope is read first, in one small query.
+    """GRP-3 as a condition PostgreSQL can plan: the scope is read first, in one small query (once
+    a request inside `read_once`).
 
     Unlimited, it is no condition; up to SCOPE_BY_ID organizations, their ids; larger, the scope as
     a subquery. Written as one SQL condition (no group, or an empty scope, OR in the scope) it
@@ -128,12 +142,7 @@ def _in_scope(actor: Membership, field: str) -> Q:
 
     if actor.staff_role not in SCOPED_ROLES:
         return Q()
-    # Empty scopes first (no organization: all of the partner, GRP-1), then the scope's organizations.
-    rows = list(
-        Group.objects.filter(managers=actor.pk, partner_id=actor.partner_id)
-        .order_by(F("organizations").asc(nulls_first=True))
-        .values_list("organizations", flat=True)[: SCOPE_BY_ID + 1]
-    )
+    rows = _remembered(actor, "scope", _read_scope)
     if not rows or rows[0] is None:
         return Q()
     if len(rows) <= SCOPE_BY_ID:
@@ -154,30 +163,40 @@ def manages_groups(actor: Membership) -> bool:
 
 
 # End-user permissions (PERM-5): the union of roles and direct grants, read fresh on each call,
-# or once for a whole request inside `permissions_read_once`.
+# or once for a whole request inside `read_once`, as is a staff user's group scope (GRP-3).
 
-# Where `permissions_read_once` keeps them on the membership object for the length of its block.
-_READ_ONCE = "_permissions_read_once"
+# Where `read_once` keeps what it read on the membership object for the length of its block.
+_READ_ONCE = "_policy_read_once"
+
+
+def _remembered(member: Membership, what: str, read: Callable[[Membership], T]) -> T:
+    """`read(member)`, or inside a `read_once` block, what it gave the first time there."""
+    memory = vars(member).get(_READ_ONCE)
+    if memory is None:
+        return read(member)
+    if what not in memory:
+        memory[what] = read(member)
+    return memory[what]
 
 
 def effective_permissions(member: Membership) -> frozenset[str]:
-    remembered = vars(member).get(_READ_ONCE)
-    return remembered if remembered is not None else _read_permissions(member)
+    return _remembered(member, "permissions", _read_permissions)
 
 
 @contextmanager
-def permissions_read_once(member: Membership | None) -> Iterator[None]:
-    """Within the block, `member`'s permissions are read once and reused; after it, fresh on each call.
+def read_once(member: Membership | None) -> Iterator[None]:
+    """Within the block, `member`'s permissions (as the block begins) and group scope (when first
+    asked for) are read once and reused; after it, fresh on each call.
 
-    For a request that reads and never changes roles or grants: wrapped around the whole view, the
-    template included, the request asks once instead of once per policy question, and nothing
-    outlives the request (PERM-5). Kept on this one object, so every other object of the same
-    membership, and this one after the block, reads them again.
+    For a request that reads and never changes roles, grants or groups: wrapped around the whole
+    view, the template included, the request asks once instead of once per policy question, and
+    nothing outlives the request (PERM-5, GRP-3). Kept on this one object, so every other object of
+    the same membership, and this one after the block, reads them again.
     """
     if member is None or _READ_ONCE in vars(member):  # nothing to read, or an outer block already did
         yield
         return
-    setattr(member, _READ_ONCE, _read_permissions(member))
+    setattr(member, _READ_ONCE, {"permissions": _read_permissions(member)})
     try:
         yield
     finally:
@@ -475,7 +494,7 @@ _RULES: dict[str, Callable[[Membership, str], Q]] = {
     "saas.account": _account_rule,
     "saas.accountsection": _account_section_rule,
     "saas.accounttally": _account_tally_rule,
-    "saas.accountmonthtally": _account_tally_rule,
+    "saas.accountperiodtally": _account_tally_rule,
     "saas.plan": _plan_rule,
     "reports.export": _export_rule,
     "notifications.notice": _notice_rule,

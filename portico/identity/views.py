@@ -38,7 +38,9 @@ PAGE_SIZE = 25
 
 
 def membership_required(kind: str | None = None):
-    """The view runs as an active membership (of `kind`, if given); anything else is a 404."""
+    """The view runs as an active membership (of `kind`, if given); anything else is a 404.
+
+    A GET or HEAD runs inside `policy.read_once`: it changes no roles, grants or groups."""
 
     def decorator(view):
         @wraps(view)
@@ -48,7 +50,11 @@ def membership_required(kind: str | None = None):
                 return redirect(f"{reverse('identity:pick')}?next={request.get_full_path()}")
             if kind is not None and request.membership.kind != kind:
                 raise Http404
-            return view(request, *args, **kwargs)
+            if request.method not in ("GET", "HEAD"):
+                return view(request, *args, **kwargs)
+            # A page that only reads asks the policy about the actor's permissions and groups once.
+            with policy.read_once(request.membership):
+                return view(request, *args, **kwargs)
 
         return wrapper
 

@@ -201,7 +201,7 @@ def _account_rows_query(actor: Membership, params: dict):
     statuses = [status.value for status in figures.ACCOUNT_STATUSES]
     period = _period(params)
     tallies = figures.account_tallies(actor) if period.first_day is None else (
-        figures.account_month_tallies(actor).filter(period.months())
+        figures.account_period_tallies(actor).filter(period.tallied())
     )
     return (
         tallies.values("organization__name", "organization_id")

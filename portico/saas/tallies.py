@@ -1,21 +1,23 @@
-"""The database triggers that keep AccountTally and AccountMonthTally equal to the accounts.
+"""The database triggers that keep AccountTally and AccountPeriodTally equal to the accounts.
 
-An account counts in its organization's tally and in the tally of the month (UTC) it was added, by
-its status and, when active, whether it is backed up. The triggers add the rows a statement inserts
+An account counts in its organization's tally and in the tallies of the month and the year (UTC)
+it was added, by its status and, when active, whether it is backed up. The triggers add the rows a statement inserts
 and take away the rows it deletes; an update does both, for the columns that count. On PostgreSQL
 one trigger per statement adds up all its rows at once (a sync of thousands of accounts is one
 write per organization, in a fixed order so that concurrent writers do not deadlock); SQLite, the
 demo's database, has row triggers only.
 
-Months are UTC, as settings.TIME_ZONE is. On SQLite a migration that rebuilds the accounts table
+Months and years are UTC, as settings.TIME_ZONE is. On SQLite a migration that rebuilds the accounts table
 drops its triggers: `install` them again in that migration (the tallies' tests fail otherwise).
 """
 
 from __future__ import annotations
 
-COLUMNS = ("active", "active_backed_up", "deactivated", "deleted")
-# The tallies' tables, and whether a row is of an organization's month (or of the organization).
-TALLIES = (("saas_accounttally", False), ("saas_accountmonthtally", True))
+from portico.saas.models import COUNTS as COLUMNS
+
+# The tallies' tables, and the span a row counts: None for all of an organization's accounts.
+TALLIES = (("saas_accounttally", None), ("saas_accountperiodtally", "month"), ("saas_accountperiodtally", "year"))
+_KEYS = "organization_id, span, start"  # of a period's tally
 
 
 def _counts(row: str) -> list[str]:
@@ -42,13 +44,14 @@ _PG_REFERENCING = {
 }
 
 
-def _pg_upsert(table: str, by_month: bool, changes: str) -> str:
-    keys = ["change.organization_id"] + (["date_trunc('month', change.added_at AT TIME ZONE 'UTC')::date"] if by_month else [])
-    key_columns = "organization_id, month" if by_month else "organization_id"
+def _pg_upsert(table: str, span: str | None, changes: str) -> str:
+    keys = ["change.organization_id"] + ([f"date_trunc('{span}', change.added_at AT TIME ZONE 'UTC')::date"] if span else [])
+    values = [keys[0], f"'{span}'", *keys[1:]] if span else keys
+    key_columns = _KEYS if span else "organization_id"
     sums = [f"SUM(sign * {count})" for count in _counts("change")]
     return f"""
     INSERT INTO {table} AS tally ({key_columns}, partner_id, {", ".join(COLUMNS)})
-    SELECT {", ".join(keys)}, MIN(change.partner_id), {", ".join(sums)}
+    SELECT {", ".join(values)}, MIN(change.partner_id), {", ".join(sums)}
     FROM ({changes}) AS change
     GROUP BY {", ".join(keys)}
     HAVING {" OR ".join(f"{total} <> 0" for total in sums)}
@@ -61,7 +64,7 @@ def _pg_statements() -> list[str]:
     statements = []
     for op, changes in _PG_CHANGES.items():
         name = f"saas_account_tally_{op.lower()}"
-        body = "".join(_pg_upsert(table, by_month, changes) for table, by_month in TALLIES)
+        body = "".join(_pg_upsert(table, span, changes) for table, span in TALLIES)
         statements += [
             f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
             f"BEGIN{body}\n    RETURN NULL;\nEND $$",
@@ -74,12 +77,12 @@ def _pg_statements() -> list[str]:
 
 # SQLite: row triggers.
 
-_SQLITE_MONTH = "strftime('%Y-%m-01', {row}.added_at)"
+_SQLITE_START = {"month": "strftime('%Y-%m-01', {row}.added_at)", "year": "strftime('%Y-01-01', {row}.added_at)"}
 
 
-def _sqlite_add(table: str, by_month: bool, row: str) -> str:
-    keys = [f"{row}.organization_id"] + ([_SQLITE_MONTH.format(row=row)] if by_month else [])
-    key_columns = "organization_id, month" if by_month else "organization_id"
+def _sqlite_add(table: str, span: str | None, row: str) -> str:
+    keys = [f"{row}.organization_id"] + ([f"'{span}'", _SQLITE_START[span].format(row=row)] if span else [])
+    key_columns = _KEYS if span else "organization_id"
     return (
         f"INSERT INTO {table} ({key_columns}, partner_id, {', '.join(COLUMNS)}) "
         f"VALUES ({', '.join(keys)}, {row}.partner_id, {', '.join(_counts(row))}) "
@@ -87,17 +90,17 @@ def _sqlite_add(table: str, by_month: bool, row: str) -> str:
     )
 
 
-def _sqlite_take(table: str, by_month: bool, row: str) -> str:
+def _sqlite_take(table: str, span: str | None, row: str) -> str:
     where = f"organization_id = {row}.organization_id"
-    if by_month:
-        where += f" AND month = {_SQLITE_MONTH.format(row=row)}"
+    if span:
+        where += f" AND span = '{span}' AND start = {_SQLITE_START[span].format(row=row)}"
     changes = ", ".join(f"{column} = {column} - ({count})" for column, count in zip(COLUMNS, _counts(row), strict=True))
     return f"UPDATE {table} SET {changes} WHERE {where};"
 
 
 def _sqlite_statements() -> list[str]:
-    take = " ".join(_sqlite_take(table, by_month, "OLD") for table, by_month in TALLIES)
-    add = " ".join(_sqlite_add(table, by_month, "NEW") for table, by_month in TALLIES)
+    take = " ".join(_sqlite_take(table, span, "OLD") for table, span in TALLIES)
+    add = " ".join(_sqlite_add(table, span, "NEW") for table, span in TALLIES)
     counted = "organization_id, partner_id, status, backed_up, added_at"
     return [
         "DROP TRIGGER IF EXISTS saas_account_tally_insert",
@@ -125,13 +128,13 @@ def uninstall(schema_editor) -> None:
             schema_editor.execute(f"DROP FUNCTION IF EXISTS saas_account_tally_{op}()")
 
 
-def rebuild(account_model, tally_model, month_model) -> None:
-    """Count every account again into both tallies: for the migration that adds them, on the
+def rebuild(account_model, tally_model, period_model) -> None:
+    """Count every account again into the tallies: for the migration that adds them, on the
     models it is given (the migration's own)."""
     from datetime import UTC
 
-    from django.db.models import Count, Q
-    from django.db.models.functions import TruncMonth
+    from django.db.models import Count, DateField, Q
+    from django.db.models.functions import Trunc
 
     counts = {
         "active": Count("id", filter=Q(status="active")),
@@ -140,16 +143,18 @@ def rebuild(account_model, tally_model, month_model) -> None:
         "deleted": Count("id", filter=Q(status="deleted")),
     }
     tally_model.objects.all().delete()
-    month_model.objects.all().delete()
+    period_model.objects.all().delete()
     accounts = account_model.objects.order_by()
     tally_model.objects.bulk_create(
         (tally_model(**row) for row in accounts.values("organization_id", "partner_id").annotate(**counts)),
         batch_size=2000,
     )
-    by_month = accounts.annotate(month=TruncMonth("added_at", tzinfo=UTC)).values(
-        "organization_id", "partner_id", "month"
-    )
-    month_model.objects.bulk_create(
-        (month_model(**{**row, "month": row["month"].date()}) for row in by_month.annotate(**counts)),
-        batch_size=2000,
-    )
+    for span in ("month", "year"):
+        starts = accounts.annotate(start=Trunc("added_at", span, output_field=DateField(), tzinfo=UTC))
+        period_model.objects.bulk_create(
+            (
+                period_model(span=span, **row)
+                for row in starts.values("organization_id", "partner_id", "start").annotate(**counts)
+            ),
+            batch_size=2000,
+        )

@@ -15,7 +15,7 @@ def install_and_count(apps, schema_editor):
     tallies.install(schema_editor)
     tallies.rebuild(
         apps.get_model("saas", "Account"), apps.get_model("saas", "AccountTally"),
-        apps.get_model("saas", "AccountMonthTally"),
+        apps.get_model("saas", "AccountPeriodTally"),
     )
 
 
@@ -32,10 +32,11 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='AccountMonthTally',
+            name='AccountPeriodTally',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('month', models.DateField()),
+                ('span', models.CharField(choices=[('month', 'Month'), ('year', 'Year')], max_length=8)),
+                ('start', models.DateField()),
                 ('active', models.BigIntegerField(default=0)),
                 ('active_backed_up', models.BigIntegerField(default=0)),
                 ('deactivated', models.BigIntegerField(default=0)),
@@ -44,9 +45,9 @@ class Migration(migrations.Migration):
                 ('partner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.partner')),
             ],
             options={
-                'verbose_name': 'account tally of a month',
-                'indexes': [models.Index(fields=['partner', 'month'], name='account_month_tally')],
-                'constraints': [models.UniqueConstraint(fields=('organization', 'month'), name='one_tally_per_month')],
+                'verbose_name': 'account tally of a period',
+                'indexes': [models.Index(fields=['partner', 'span', 'start', 'organization'], include=('active', 'active_backed_up', 'deactivated', 'deleted'), name='account_period_tally')],
+                'constraints': [models.UniqueConstraint(fields=('organization', 'span', 'start'), name='one_tally_per_period')],
             },
         ),
         migrations.CreateModel(
@@ -61,7 +62,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'verbose_name': 'account tally',
-                'indexes': [models.Index(fields=['partner', 'organization'], name='account_tally_partner')],
+                'indexes': [models.Index(fields=['partner', 'organization'], include=('active', 'active_backed_up', 'deactivated', 'deleted'), name='account_tally_partner')],
             },
         ),
         migrations.RunPython(install_and_count, uninstall),

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from portico import seed
 from portico.saas import tallies
-from portico.saas.models import Account, AccountMonthTally, AccountTally
+from portico.saas.models import Account, AccountPeriodTally, AccountTally
 
 STATUSES = ["active", "deactivated", "deleted"]
 # Times on both sides of month ends, in UTC, and a leap day.
@@ -67,8 +67,13 @@ def _tallied(model, *key) -> dict:
 def assert_tallies_count_the_accounts() -> None:
     accounts = list(Account.objects.all())
     assert _tallied(AccountTally, "organization_id") == _counts_of(accounts, lambda a: a.organization_id)
-    by_month = _counts_of(accounts, lambda a: (a.organization_id, a.added_at.astimezone(UTC).date().replace(day=1)))
-    assert _tallied(AccountMonthTally, "organization_id", "month") == by_month
+    by_month = _counts_of(
+        accounts, lambda a: (a.organization_id, "month", a.added_at.astimezone(UTC).date().replace(day=1))
+    )
+    by_year = _counts_of(
+        accounts, lambda a: (a.organization_id, "year", a.added_at.astimezone(UTC).date().replace(month=1, day=1))
+    )
+    assert _tallied(AccountPeriodTally, "organization_id", "span", "start") == by_month | by_year
 
 
 def _pick(number: int):
@@ -133,9 +138,12 @@ def test_dash1_the_migration_counts_existing_accounts_as_the_triggers_do():
     for n, moment in enumerate(MOMENTS):
         seed.account(north, f"n{n}@tally.test", added_at=moment, status=STATUSES[n % 3], backed_up=n % 2 == 0)
         seed.account(south, f"s{n}@tally.test", added_at=moment + timedelta(hours=1))
-    kept = (_tallied(AccountTally, "organization_id"), _tallied(AccountMonthTally, "organization_id", "month"))
+    def tallied():
+        return _tallied(AccountTally, "organization_id"), _tallied(AccountPeriodTally, "organization_id", "span", "start")
+
+    kept = tallied()
     AccountTally.objects.update(active=99)
-    AccountMonthTally.objects.all().delete()
-    tallies.rebuild(Account, AccountTally, AccountMonthTally)
-    assert (_tallied(AccountTally, "organization_id"), _tallied(AccountMonthTally, "organization_id", "month")) == kept
+    AccountPeriodTally.objects.all().delete()
+    tallies.rebuild(Account, AccountTally, AccountPeriodTally)
+    assert tallied() == kept
     assert_tallies_count_the_accounts()

@@ -47,17 +47,17 @@ TAB_LABELS = {
 }
 
 
-def permissions_read_once(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """The end user's permissions are read once for the whole request, the template included,
-    instead of once per policy question (PERM-5: nothing outlives the request). No portal view
+def read_once(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The end user's permissions are read once for the whole request, POSTs included, the template
+    too, instead of once per policy question (PERM-5: nothing outlives the request). No portal view
     changes roles or grants."""
 
     @wraps(view)
-    def read_once(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        with policy.permissions_read_once(request.membership):
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        with policy.read_once(request.membership):
             return view(request, *args, **kwargs)
 
-    return read_once
+    return wrapper
 
 
 def ticket_scope(actor: Membership) -> str:
@@ -95,7 +95,7 @@ def _tab_links(tabs: list[str], current: str, filters: TicketListForm) -> list[d
 
 
 @membership_required(MembershipKind.END_USER)
-@permissions_read_once
+@read_once
 def ticket_list(request: HttpRequest) -> HttpResponse:
     actor = request.membership
     scope = ticket_scope(actor)
@@ -130,7 +130,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
 
 @limit_upload_body
 @membership_required(MembershipKind.END_USER)
-@permissions_read_once
+@read_once
 def ticket_new(request: HttpRequest) -> HttpResponse:
     actor = request.membership
     if not policy.can_open_ticket(actor):
@@ -164,7 +164,7 @@ def _thread(actor: Membership, ticket: Ticket):
 
 @limit_upload_body
 @membership_required(MembershipKind.END_USER)
-@permissions_read_once
+@read_once
 def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The ticket and its thread; a POST is a comment (TK-3: only on tickets one reported)."""
     actor = request.membership
@@ -200,7 +200,7 @@ def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 @membership_required(MembershipKind.END_USER)
-@permissions_read_once
+@read_once
 def ticket_status(request: HttpRequest, pk: int) -> HttpResponse:
     """TK-4: close a ticket one can see, or reopen it."""
     actor = request.membership
