@@ -186,7 +186,7 @@ def seed_once() -> None:
     with psycopg.connect(host=url.hostname, port=url.port or 5432, user=url.username, dbname=url.path.lstrip("/"),
                          autocommit=True) as conn:
         for table in ("tenancy_organization", "tenancy_group_organizations", "saas_subscription", "saas_account",
-                      "saas_accountsection"):
+                      "saas_accountsection", "saas_accounttally", "saas_accountperiodtally"):
             conn.execute(f"VACUUM ANALYZE {table}")
     print(f"seeded {ARGS.organizations:,} organizations and {ARGS.accounts:,} accounts "
           f"in {time.monotonic() - started:.0f} s", flush=True)
