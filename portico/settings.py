@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "portico.identity",
     "portico.access",
     "portico.devices",
+    "portico.remote",
     "portico.tickets",
     "portico.saas",
     "portico.reports",
@@ -231,6 +232,16 @@ else:
 
 # Background jobs (Huey): SQLite by default, Redis when REDIS_URL is set.
 REDIS_URL = os.environ.get("REDIS_URL", "")
+
+# Live connections (agents, and the browser sessions relayed to them) are served over ASGI by
+# Channels. Several web nodes share them through Redis; one node keeps them in memory.
+ASGI_APPLICATION = "portico.asgi.application"
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 HUEY_IMMEDIATE = os.environ.get("HUEY_IMMEDIATE", "0") == "1"
 if REDIS_URL:
     HUEY = {

@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("portico.tenancy.urls")),
     path("", include("portico.access.urls")),
     path("", include("portico.devices.urls")),
+    path("", include("portico.remote.urls")),
     path("", include("portico.tickets.urls")),
     path("", include("portico.saas.urls")),
     path("", include("portico.reports.urls")),

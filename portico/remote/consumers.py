@@ -1,0 +1,98 @@
+"""The agents' control connections (RA-4; docs/agent-protocol.md), served by Channels.
+
+An agent authenticates with its device credential in the handshake's Authorization header; a
+refused one gets no websocket (403). The connection joins its device's group, so a revocation
+made on any node reaches it through the channel layer.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from portico.remote import services
+from portico.remote.models import AgentCredential
+
+MAX_MESSAGE_BYTES = 64 * 1024
+INVENTORY_FIELDS = ("hostname", "os_family", "os_version", "logged_in_user", "ip_addresses", "agent_version")
+
+
+def _header(scope: dict, name: bytes) -> str:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return ""
+
+
+class AgentControlConsumer(AsyncWebsocketConsumer):
+    credential: AgentCredential | None = None
+    since: datetime | None = None
+
+    async def connect(self) -> None:
+        authorization = _header(self.scope, b"authorization")
+        self.credential = await database_sync_to_async(services.authenticate)(authorization)
+        if self.credential is None:
+            await self.close()  # before accepting: the handshake is refused with 403
+            return
+        self.group = services.device_group(self.credential.device_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        self.since = await database_sync_to_async(services.connected)(self.credential)
+        await self._send({
+            "type": "welcome", "device_id": self.credential.device_id,
+            "heartbeat_seconds": services.heartbeat_seconds(),
+        })
+
+    async def disconnect(self, code: int) -> None:
+        if self.credential is None:
+            return
+        await self.channel_layer.group_discard(self.group, self.channel_name)
+        await database_sync_to_async(services.disconnected)(self.credential, self.since)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        message = self._parsed(text_data, bytes_data)
+        if message is None:
+            await self.close(code=services.CLOSE_BAD_MESSAGE)
+            return
+        if message["type"] == "heartbeat":
+            await database_sync_to_async(services.heard_from)(self.credential)
+        elif message["type"] == "inventory":
+            inventory = services.Inventory(**{
+                name: message[name] for name in INVENTORY_FIELDS if name in message
+            })
+            await database_sync_to_async(services.record_inventory)(self.credential, inventory)
+
+    @staticmethod
+    def _parsed(text_data: str | None, bytes_data: bytes | None) -> dict | None:
+        """The message if it is one the protocol knows, well formed; None otherwise."""
+        if text_data is None or len(text_data.encode()) > MAX_MESSAGE_BYTES:
+            return None
+        try:
+            message = json.loads(text_data)
+        except ValueError:
+            return None
+        if not isinstance(message, dict) or message.get("type") not in ("heartbeat", "inventory"):
+            return None
+        if message["type"] == "inventory" and not _valid_inventory(message):
+            return None
+        return message
+
+    async def credential_revoked(self, event: dict) -> None:
+        await self.close(code=services.CLOSE_REVOKED)
+
+    async def _send(self, message: dict) -> None:
+        await self.send(text_data=json.dumps(message))
+
+
+def _valid_inventory(message: dict) -> bool:
+    for name in ("hostname", "os_family", "os_version", "agent_version"):
+        if not isinstance(message.get(name, ""), str):
+            return False
+    user = message.get("logged_in_user")
+    addresses = message.get("ip_addresses", [])
+    return (user is None or isinstance(user, str)) and isinstance(addresses, list) and all(
+        isinstance(address, str) for address in addresses
+    )
