@@ -17,6 +17,7 @@ from portico.devices.forms import DeviceFilterForm, DeviceForm
 from portico.devices.models import Device
 from portico.identity.models import MembershipKind
 from portico.identity.views import membership_required
+from portico.remote.models import AgentCredential
 from portico.tenancy.forms import filter_by_organization
 from portico.tenancy.models import Organization
 from portico.web.pagination import page_of
@@ -71,6 +72,7 @@ def device_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "assigned": assigned,
             "can_change": policy.can(request.membership, Action.CHANGE, device),
             "can_delete": policy.can(request.membership, Action.DELETE, device),
+            "agent": AgentCredential.objects.filter(device=device).first(),
         },
     )
 

@@ -1,0 +1,60 @@
+"""Technician pages of the agent (RA-4): enrolment tokens, and revoking a device's agent."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from portico.access import policy
+from portico.access.policy import Action
+from portico.devices.models import Device
+from portico.identity.models import MembershipKind
+from portico.identity.views import membership_required
+from portico.remote import services
+from portico.remote.forms import EnrolmentTokenForm
+from portico.tenancy.models import Organization
+
+
+def _enrollable_organizations(request: HttpRequest):
+    """The organizations the technician may add devices to."""
+    reachable = policy.restrict(Organization.objects.all(), request.membership, Action.VIEW).order_by("name")
+    return reachable if policy.can_create(request.membership, Device, reachable.first()) else reachable.none()
+
+
+@never_cache
+@membership_required(MembershipKind.STAFF)
+def enrol_devices(request: HttpRequest) -> HttpResponse:
+    """Make an enrolment token and show it once, with the commands that use it."""
+    organizations = _enrollable_organizations(request)
+    if not organizations.exists():
+        raise PermissionDenied
+    form = EnrolmentTokenForm(request.POST or None, organizations=organizations, initial={
+        "organization": request.GET.get("organization"),
+    })
+    if request.method == "POST" and form.is_valid():
+        try:
+            token, raw = services.create_enrolment_token(
+                request.membership, form.cleaned_data["organization"], days=form.cleaned_data["days"],
+                uses=form.cleaned_data["uses"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            server = request.build_absolute_uri("/").rstrip("/")
+            return render(request, "remote/token.html", {"token": token, "raw": raw, "server": server})
+    return render(request, "remote/enrol.html", {"form": form})
+
+
+@require_POST
+@membership_required(MembershipKind.STAFF)
+def revoke_agent(request: HttpRequest, pk: int) -> HttpResponse:
+    device = get_object_or_404(policy.restrict(Device.objects.all(), request.membership, Action.VIEW), pk=pk)
+    services.revoke_credential(request.membership, device)
+    messages.success(request, _("The agent of %(name)s can no longer connect. Enrol the device again to reconnect it.")
+                     % {"name": device.name})
+    return redirect("devices:detail", pk=device.pk)
