@@ -261,5 +261,10 @@ def revoke_credential(actor: Membership, device: Device) -> None:
         transaction.on_commit(lambda: _tell_agent(device.pk, {"type": "credential.revoked"}))
 
 
+def credential_deleted(sender, instance: AgentCredential, **kwargs) -> None:
+    """A credential deleted (with its device): the agent's live connection closes as revoked."""
+    transaction.on_commit(lambda: _tell_agent(instance.device_id, {"type": "credential.revoked"}))
+
+
 def _tell_agent(device_id: int, message: dict) -> None:
     async_to_sync(get_channel_layer().group_send)(device_group(device_id), message)

@@ -153,6 +153,21 @@ def test_ra4_revoking_the_credential_closes_the_live_connection(enrolled, admin)
     run(scenario)
 
 
+def test_ra4_deleting_the_device_closes_its_agents_connection(enrolled, admin):
+    from portico.devices.services import delete_device
+
+    device, header = enrolled
+
+    async def scenario():
+        connection = await welcomed(header)
+        await database_sync_to_async(delete_device)(admin, device)
+        assert await closing_code(connection) == services.CLOSE_REVOKED
+        with pytest.raises(InvalidStatus):
+            await agent(header)
+
+    run(scenario)
+
+
 def test_ra4_an_old_connection_closing_late_leaves_the_new_one_online(enrolled):
     device, header = enrolled
 
