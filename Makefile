@@ -11,6 +11,7 @@ $(VENV)/.installed: requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet -e agent
 	touch $@
 
 install: $(VENV)/.installed assets messages
@@ -45,7 +46,7 @@ test: install system-packages
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check portico tests
+	$(VENV)/bin/ruff check portico tests agent
 	$(VENV)/bin/mypy portico
 
 clean:
