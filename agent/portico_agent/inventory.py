@@ -14,7 +14,7 @@ from portico_agent import __version__
 
 log = logging.getLogger(__name__)
 
-_OS_FAMILIES = {"Linux": "linux", "Windows": "windows", "Darwin": "macos"}
+_OS_FAMILIES = {"Linux": "linux", "Windows": "windows", "Darwin": "mac"}
 # Session types of someone at the machine, as opposed to a remote or background session.
 _LOCAL_SESSION_TYPES = ("x11", "wayland", "mir", "tty")
 

@@ -107,7 +107,7 @@ def test_collect_never_raises_and_names_the_protocol_fields(monkeypatch):
     }
 
 
-@pytest.mark.parametrize("system, family", [("Linux", "linux"), ("Windows", "windows"), ("Darwin", "macos")])
+@pytest.mark.parametrize("system, family", [("Linux", "linux"), ("Windows", "windows"), ("Darwin", "mac")])
 def test_os_family(monkeypatch, system, family):
     monkeypatch.setattr(inventory.platform, "system", lambda: system)
     assert inventory.os_family() == family
