@@ -106,7 +106,8 @@ class Enrolment:
 
 
 def enrol(request: Enrolment) -> tuple[Device, str]:
-    """A new device of the token's organization, and its agent's credential (device id, secret)."""
+    """A new device of the token's organization, and its agent's secret: the agent's credential is
+    `<device id>.<secret>`."""
     errors = {}
     if not request.hostname.strip():
         errors["hostname"] = [_("The device's host name is missing.")]
@@ -141,7 +142,7 @@ def enrol(request: Enrolment) -> tuple[Device, str]:
             after={"name": device.name, "os_family": device.os_family, "enrolment_token": token.pk,
                    "agent_version": request.agent_version[:40]},
         )
-    return device, f"{device.pk}.{secret}"
+    return device, secret
 
 
 def _token_refusal(token: EnrolmentToken | None, now: datetime) -> str:

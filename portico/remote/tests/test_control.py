@@ -30,8 +30,8 @@ def server(asgi_server):
 def enrolled(admin, org_a):
     """A device enrolled with a token of org_a, and its agent's Authorization header."""
     _token, raw = services.create_enrolment_token(admin, org_a)
-    device, credential = services.enrol(services.Enrolment(raw, "pc-0417", "linux"))
-    return device, f"Bearer {credential}"
+    device, secret = services.enrol(services.Enrolment(raw, "pc-0417", "linux"))
+    return device, f"Bearer {device.pk}.{secret}"
 
 
 def run(scenario: Callable[[], Awaitable[None]]) -> None:
