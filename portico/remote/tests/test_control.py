@@ -65,6 +65,10 @@ async def _device(pk: int) -> Device:
     return await database_sync_to_async(Device.objects.get)(pk=pk)
 
 
+async def _offline(pk: int) -> bool:
+    return not (await _device(pk)).online
+
+
 def test_ra4_the_agent_is_welcomed_and_its_device_comes_online(enrolled):
     device, header = enrolled
 
@@ -75,10 +79,7 @@ def test_ra4_the_agent_is_welcomed_and_its_device_comes_online(enrolled):
         assert (await _device(device.pk)).online
         await connection.close()
 
-        async def offline():
-            return not (await _device(device.pk)).online
-
-        await eventually(offline)
+        await eventually(lambda: _offline(device.pk))
 
     run(scenario)
 
@@ -180,10 +181,7 @@ def test_ra4_an_old_connection_closing_late_leaves_the_new_one_online(enrolled):
         assert (await _device(device.pk)).online
         await new.close()
 
-        async def offline():
-            return not (await _device(device.pk)).online
-
-        await eventually(offline)
+        await eventually(lambda: _offline(device.pk))
 
     run(scenario)
 
