@@ -1,16 +1,20 @@
-"""Technician pages of the agent (RA-4): enrolment tokens, and revoking a device's agent."""
+"""Pages of remote access: the technician's enrolment tokens and agent revocation (RA-4), and the
+end user's devices (RA-1)."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from portico.access import policy
+from portico.access.catalog import CONNECTION_ACTIONS, DeviceAction
 from portico.access.policy import Action
 from portico.devices.models import Device
 from portico.identity.models import MembershipKind
@@ -18,6 +22,9 @@ from portico.identity.views import membership_required
 from portico.remote import services
 from portico.remote.forms import EnrolmentTokenForm
 from portico.tenancy.models import Organization
+from portico.web.pagination import page_of
+
+PAGE_SIZE = 25
 
 
 def _enrollable_organizations(request: HttpRequest):
@@ -58,3 +65,27 @@ def revoke_agent(request: HttpRequest, pk: int) -> HttpResponse:
     messages.success(request, _("The agent of %(name)s can no longer connect. Enrol the device again to reconnect it.")
                      % {"name": device.name})
     return redirect("devices:detail", pk=device.pk)
+
+
+class MyDevicesFilter(forms.Form):
+    q = forms.CharField(label=gettext_lazy("Search"), required=False, max_length=200)
+
+
+@membership_required(MembershipKind.END_USER)
+def my_devices(request: HttpRequest) -> HttpResponse:
+    """RA-1: the end user's assigned devices, online or not, and how each may be reached (PERM-1:
+    per operating system). Asked of the policy once per kind of connection for the whole page."""
+    actor = request.membership
+    filters = MyDevicesFilter(request.GET)
+    devices = policy.restrict(Device.objects.select_related("organization"), actor, Action.VIEW)
+    if filters.is_valid() and filters.cleaned_data["q"]:
+        devices = devices.filter(name__icontains=filters.cleaned_data["q"])
+    page = page_of(devices.order_by("name", "id"), request.GET.get("page"), PAGE_SIZE)
+    pks = [device.pk for device in page]
+    allowed = {
+        action: set(policy.restrict(Device.objects.filter(pk__in=pks), actor, action).values_list("pk", flat=True))
+        for action in CONNECTION_ACTIONS
+    }
+    for device in page:
+        device.connections = [DeviceAction(action).label for action in CONNECTION_ACTIONS if device.pk in allowed[action]]
+    return render(request, "remote/my_devices.html", {"page": page, "filters": filters})
