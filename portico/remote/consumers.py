@@ -3,10 +3,15 @@
 An agent authenticates with its device credential in the handshake's Authorization header; a
 refused one gets no websocket (403). The connection joins its device's group, so a revocation
 made on any node reaches it through the channel layer.
+
+Heartbeats write nothing themselves: the devices heard from are noted, and the node records them
+all in one UPDATE every few seconds (`services.seen_flush_seconds`), so a node's agents cost the
+database one statement per interval, not one per message.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime
 
@@ -18,6 +23,32 @@ from portico.remote.models import AgentCredential
 
 MAX_MESSAGE_BYTES = 64 * 1024
 INVENTORY_FIELDS = ("hostname", "os_family", "os_version", "logged_in_user", "ip_addresses", "agent_version")
+
+
+class _HeardFrom:
+    """The devices of this node whose agents spoke since the last flush."""
+
+    def __init__(self) -> None:
+        self.pending: set[int] = set()
+        self.task: asyncio.Task | None = None
+
+    def note(self, device_id: int) -> None:
+        self.pending.add(device_id)
+        if self.task is None or self.task.done() or self.task.get_loop() is not asyncio.get_running_loop():
+            self.task = asyncio.get_running_loop().create_task(self._flush_every_interval())
+
+    def forget(self, device_id: int) -> None:
+        self.pending.discard(device_id)
+
+    async def _flush_every_interval(self) -> None:
+        while self.pending:
+            await asyncio.sleep(services.seen_flush_seconds())
+            heard, self.pending = self.pending, set()
+            if heard:
+                await database_sync_to_async(services.heard_from)(heard)
+
+
+HEARD_FROM = _HeardFrom()
 
 
 def _header(scope: dict, name: bytes) -> str:
@@ -50,6 +81,7 @@ class AgentControlConsumer(AsyncWebsocketConsumer):
         if self.credential is None:
             return
         await self.channel_layer.group_discard(self.group, self.channel_name)
+        HEARD_FROM.forget(self.credential.device_id)  # a late flush must not bring it back online
         await database_sync_to_async(services.disconnected)(self.credential, self.since)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -58,7 +90,7 @@ class AgentControlConsumer(AsyncWebsocketConsumer):
             await self.close(code=services.CLOSE_BAD_MESSAGE)
             return
         if message["type"] == "heartbeat":
-            await database_sync_to_async(services.heard_from)(self.credential)
+            HEARD_FROM.note(self.credential.device_id)
         elif message["type"] == "inventory":
             inventory = services.Inventory(**{
                 name: message[name] for name in INVENTORY_FIELDS if name in message

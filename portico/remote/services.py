@@ -184,9 +184,13 @@ def connected(credential: AgentCredential) -> datetime:
     return now
 
 
-def heard_from(credential: AgentCredential) -> None:
-    """Any message of the agent: it is alive."""
-    Device.objects.filter(pk=credential.device_id).update(online=True, last_seen_at=timezone.now())
+def seen_flush_seconds() -> float:
+    return getattr(settings, "AGENT_SEEN_FLUSH_SECONDS", 5)
+
+
+def heard_from(device_ids: set[int]) -> None:
+    """These devices' agents spoke since the last time: they are alive (one UPDATE for all)."""
+    Device.objects.filter(pk__in=device_ids).update(online=True, last_seen_at=timezone.now())
 
 
 @dataclass

@@ -38,6 +38,7 @@ def test_ra4_a_real_agent_enrols_comes_online_heartbeats_and_stops_when_revoked(
     asgi_server, admin, org_a, settings, tmp_path
 ):
     settings.AGENT_HEARTBEAT_SECONDS = 0.2
+    settings.AGENT_SEEN_FLUSH_SECONDS = 0.1
     _token, raw = services.create_enrolment_token(admin, org_a)
     state = tmp_path / "state.json"
     enrolled = subprocess.run(

@@ -110,6 +110,29 @@ def test_ra4_inventory_and_heartbeats_update_the_device(enrolled):
     run(scenario)
 
 
+def test_ra4_heartbeats_are_recorded_together_and_never_revive_a_closed_connection(enrolled, settings):
+    settings.AGENT_SEEN_FLUSH_SECONDS = 0.2
+    device, header = enrolled
+
+    async def scenario():
+        connection = await welcomed(header)
+        connected_at = (await _device(device.pk)).last_seen_at
+        await asyncio.sleep(0.05)
+        await connection.send(json.dumps({"type": "heartbeat"}))
+
+        async def seen_again():
+            return (await _device(device.pk)).last_seen_at > connected_at
+
+        await eventually(seen_again)
+        await connection.send(json.dumps({"type": "heartbeat"}))
+        await connection.close()  # before the next flush
+        await eventually(lambda: _offline(device.pk))
+        await asyncio.sleep(0.5)  # past the flush
+        assert await _offline(device.pk)
+
+    run(scenario)
+
+
 @pytest.mark.parametrize("header", ["", "Bearer 1.nope", "Basic abc"])
 def test_ra4_a_refused_credential_gets_no_connection(enrolled, header):
     device, _good = enrolled
