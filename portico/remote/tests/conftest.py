@@ -47,5 +47,15 @@ class AsgiServer:
 
 @pytest.fixture
 def asgi_server(transactional_db):
-    with AsgiServer() as server:
-        yield server
+    # The server's threads close their database connections after each use, as with
+    # CONN_MAX_AGE=0, so none is left open when the test database is dropped.
+    from django.db import connections
+
+    kept = connections.settings["default"]
+    max_age = kept["CONN_MAX_AGE"]
+    kept["CONN_MAX_AGE"] = 0
+    try:
+        with AsgiServer() as server:
+            yield server
+    finally:
+        kept["CONN_MAX_AGE"] = max_age
