@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from own_loop import run
 
 from portico_agent import cli, state
 from portico_agent.state import AgentState
@@ -80,7 +81,7 @@ def test_run_stops_with_a_clear_message_when_the_credential_is_revoked(control_s
             _, err = await asyncio.wait_for(process.communicate(), WAIT)
             return process.returncode, err.decode()
 
-    code, err = asyncio.run(scenario())
+    code, err = run(scenario())
     assert code == cli.EXIT_ENROL_AGAIN
     assert "credential refused: enrol again" in err
     assert "secret-value" not in err
@@ -111,7 +112,7 @@ def test_sigterm_closes_the_connection_cleanly(control_server, tmp_path):
             await asyncio.sleep(0.05)
             return process.returncode
 
-    assert asyncio.run(scenario()) == 0
+    assert run(scenario()) == 0
     assert closed == [1001]  # going away
 
 

@@ -8,6 +8,7 @@ import logging
 import time
 
 import pytest
+from own_loop import run
 from websockets.asyncio.server import ServerConnection
 
 from portico_agent.connection import Backoff, ControlConnection, CredentialRefused
@@ -54,7 +55,7 @@ def test_welcome_inventory_then_a_heartbeat_every_interval(control_server):
         async with control_server(handler) as url:
             return await asyncio.wait_for(agent(url).connect_once(), WAIT)
 
-    assert asyncio.run(scenario()) == 1000
+    assert run(scenario()) == 1000
     assert headers == [f"Bearer 42.{CREDENTIAL}"]
     messages = [message for _, message in received]
     assert messages == [INVENTORY, {"type": "heartbeat"}, {"type": "heartbeat"}, {"type": "heartbeat"}]
@@ -82,7 +83,7 @@ def test_inventory_sent_again_only_when_it_changes(control_server):
         async with control_server(handler) as url:
             return await asyncio.wait_for(agent(url, probe=lambda: dict(current)).connect_once(), WAIT)
 
-    assert asyncio.run(scenario()) == 1000
+    assert run(scenario()) == 1000
     assert after_change[-2] == {**INVENTORY, "logged_in_user": "bob"}
     assert after_change[-1] == {"type": "heartbeat"}
     assert len(after_change) <= 4  # the change was noticed at the next heartbeat or so
@@ -103,7 +104,7 @@ def test_close_4401_stops_the_loop(control_server):
                 await asyncio.wait_for(agent(url).run(), WAIT)
             await asyncio.sleep(0.05)  # ten times the first backoff: a redial would have shown up
 
-    asyncio.run(scenario())
+    run(scenario())
     assert len(connections) == 1
 
 
@@ -119,7 +120,7 @@ def test_http_403_at_handshake_stops_the_loop(control_server):
             with pytest.raises(CredentialRefused, match="HTTP 403"):
                 await asyncio.wait_for(agent(url).run(), WAIT)
 
-    asyncio.run(scenario())
+    run(scenario())
     assert attempts == [f"Bearer 42.{CREDENTIAL}"]
 
 
@@ -141,7 +142,7 @@ def test_close_1011_is_redialled_after_a_backoff(control_server):
             with pytest.raises(CredentialRefused):
                 await asyncio.wait_for(agent(url, backoff=Backoff(0.2, 1, 60, rng=UnitJitter())).run(), WAIT)
 
-    asyncio.run(scenario())
+    run(scenario())
     assert [kind for kind, _ in events] == ["open", "closed", "open"]
     assert events[2][1] - events[1][1] >= 0.2 * 0.95
 
@@ -175,7 +176,7 @@ def test_a_connection_that_lasted_resets_the_backoff(control_server):
             with pytest.raises(CredentialRefused):
                 await asyncio.wait_for(agent(url, backoff=backoff).run(), WAIT)
 
-    asyncio.run(scenario())
+    run(scenario())
     assert backoff.waits == [0.01, 0.02, 0.01]
 
 
@@ -196,7 +197,7 @@ def test_unknown_messages_and_bad_json_are_ignored(control_server, caplog):
         async with control_server(handler) as url:
             return await asyncio.wait_for(agent(url).connect_once(), WAIT)
 
-    assert asyncio.run(scenario()) == 1000
+    assert run(scenario()) == 1000
     assert after == [{"type": "heartbeat"}]
     assert "unknown type 'session.open'" in caplog.text
     assert "not JSON" in caplog.text
@@ -220,7 +221,7 @@ def test_a_registered_handler_receives_its_message_type(control_server):
             connection.handlers["session.open"] = on_session_open
             return await asyncio.wait_for(connection.connect_once(), WAIT)
 
-    assert asyncio.run(scenario()) == 1000
+    assert run(scenario()) == 1000
     assert seen == [{"type": "session.open", "session_id": 7}]
 
 
@@ -237,7 +238,7 @@ def test_the_credential_never_reaches_the_log(control_server, caplog):
             with pytest.raises(CredentialRefused):
                 await asyncio.wait_for(agent(url).run(), WAIT)
 
-    asyncio.run(scenario())
+    run(scenario())
     # The test's own server logs what it received; only what the agent logs counts.
     agent_log = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("websockets.server"))
     assert "connected to" in agent_log
@@ -254,4 +255,4 @@ def test_no_server_listening_is_retried_not_fatal():
         with pytest.raises(asyncio.CancelledError):
             await task
 
-    asyncio.run(scenario())
+    run(scenario())

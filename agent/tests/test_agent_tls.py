@@ -7,6 +7,7 @@ import json
 import ssl
 
 import pytest
+from own_loop import run
 
 from portico_agent.connection import Backoff, ControlConnection
 from portico_agent.state import AgentState
@@ -31,7 +32,7 @@ def test_wss_with_the_pinned_ca_connects(control_server, tls_files):
             assert url.startswith("https://")
             return await asyncio.wait_for(connect(url, str(tls_files.ca_file)).connect_once(), WAIT)
 
-    assert asyncio.run(scenario()) == 1000
+    assert run(scenario()) == 1000
 
 
 def test_wss_without_the_pinned_ca_fails_verification(control_server, tls_files):
@@ -40,7 +41,7 @@ def test_wss_without_the_pinned_ca_fails_verification(control_server, tls_files)
             with pytest.raises(ssl.SSLCertVerificationError):
                 await asyncio.wait_for(connect(url, None).connect_once(), WAIT)
 
-    asyncio.run(scenario())
+    run(scenario())
 
 
 def test_wss_pinned_to_another_ca_fails_verification(control_server, tls_files, other_tls_files):
@@ -51,4 +52,4 @@ def test_wss_pinned_to_another_ca_fails_verification(control_server, tls_files, 
             with pytest.raises(ssl.SSLCertVerificationError):
                 await asyncio.wait_for(connect(url, str(other_ca)).connect_once(), WAIT)
 
-    asyncio.run(scenario())
+    run(scenario())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -20,6 +22,9 @@ def assert_menu_shows_person(page: Page, person) -> None:
     name, email = page.get_by_test_id("person-name"), page.get_by_test_id("person-email")
     expect(name).to_be_hidden()
     page.get_by_role("button", name="Menu").click()
+    # Opened, and done opening: a click during the collapse's transition can be lost on a slow machine.
+    expect(page.locator("#nav-main")).to_have_class(re.compile(r"(^|\s)show(\s|$)"))
+    expect(page.locator("#nav-main")).not_to_have_class(re.compile("collapsing"))
     expect(page.locator("#nav-main")).to_be_visible()
     expect(name).to_be_visible()
     expect(name).to_have_text(person.full_name)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from channels.db import database_sync_to_async
@@ -35,7 +36,9 @@ def enrolled(admin, org_a):
 
 
 def run(scenario: Callable[[], Awaitable[None]]) -> None:
-    asyncio.run(asyncio.wait_for(scenario(), timeout=10))
+    """On a loop and thread of its own: the main thread may hold a browser driver's loop."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        thread.submit(asyncio.run, asyncio.wait_for(scenario(), timeout=10)).result()
 
 
 def agent(header: str):
