@@ -184,7 +184,11 @@ def main() -> None:
         clients.wait(timeout=120)
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # still closing thousands of connections gracefully
+            server.kill()
+            server.wait()
 
 
 if __name__ == "__main__":
