@@ -52,14 +52,19 @@ def device_group(device_id: int) -> str:
 # Enrolment tokens.
 
 
-def create_enrolment_token(
-    actor: Membership, organization: Organization, *, days: int = DEFAULT_TOKEN_DAYS, uses: int | None = None
-) -> tuple[EnrolmentToken, str]:
-    """A new token for `organization`, and its secret, shown once."""
+def _may_enrol_into(actor: Membership, organization: Organization) -> None:
+    """Tokens are for who may add devices to the organization: out of reach is a 404."""
     if not policy.can(actor, Action.VIEW, organization):
         raise Http404
     if not policy.can_create(actor, Device, organization):
         raise PermissionDenied
+
+
+def create_enrolment_token(
+    actor: Membership, organization: Organization, *, days: int = DEFAULT_TOKEN_DAYS, uses: int | None = None
+) -> tuple[EnrolmentToken, str]:
+    """A new token for `organization`, and its secret, shown once."""
+    _may_enrol_into(actor, organization)
     errors = {}
     if not 1 <= days <= 90:
         errors["days"] = _("Choose between 1 and 90 days.")
@@ -81,10 +86,7 @@ def create_enrolment_token(
 
 
 def revoke_enrolment_token(actor: Membership, token: EnrolmentToken) -> None:
-    if not policy.can(actor, Action.VIEW, token.organization):
-        raise Http404
-    if not policy.can_create(actor, Device, token.organization):
-        raise PermissionDenied
+    _may_enrol_into(actor, token.organization)
     with transaction.atomic():
         EnrolmentToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
         record(

@@ -199,12 +199,9 @@ ORGANIZATIONS = register_export(
 
 def _account_rows_query(actor: Membership, params: dict):
     statuses = [status.value for status in figures.ACCOUNT_STATUSES]
-    period = _period(params)
-    tallies = figures.account_tallies(actor) if period.first_day is None else (
-        figures.account_period_tallies(actor).filter(period.tallied())
-    )
     return (
-        tallies.values("organization__name", "organization_id")
+        figures.tallies_added_in(actor, _period(params))
+        .values("organization__name", "organization_id")
         .annotate(**{f"added_{status}": Sum(status) for status in statuses})
         .annotate(total=sum((F(f"added_{status}") for status in statuses), Value(0)))
         .filter(total__gt=0)
