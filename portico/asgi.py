@@ -1,5 +1,6 @@
 """ASGI entry point (served by uvicorn): Django's pages over HTTP, and the live connections over
-websockets, routed by Channels. Agents authenticate with their own credential, not a session."""
+websockets, routed by Channels. Agents authenticate with their own credential, browsers with
+their signed-in session."""
 
 import os
 
@@ -8,14 +9,23 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portico.settings")
 django_application = get_asgi_application()  # sets Django up before the consumers are imported
 
+from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from portico.remote.consumers import AgentControlConsumer  # noqa: E402
+from portico.remote.relay import AgentSessionConsumer, BrowserSessionConsumer  # noqa: E402
+
+# Browsers are signed in by their session cookie, so a page of another site must not open their
+# sessions: the Origin header must name one of ALLOWED_HOSTS. Agents send no Origin.
+browser_sessions = AllowedHostsOriginValidator(AuthMiddlewareStack(BrowserSessionConsumer.as_asgi()))
 
 application = ProtocolTypeRouter({
     "http": django_application,
     "websocket": URLRouter([
         path("agent/v1/control", AgentControlConsumer.as_asgi()),
+        path("agent/v1/sessions/<int:session_id>", AgentSessionConsumer.as_asgi()),
+        path("remote/v1/sessions/<str:token>", browser_sessions),
     ]),
 })

@@ -197,7 +197,9 @@ def allows_device(world: World, actor: Member, action: str, device: Device) -> b
     if not actor.enabled or device.partner != actor.partner:
         return False
     if actor.kind == "staff":
-        return action in OBJECT_ACTIONS and actor.role in PEOPLE_MANAGERS and device.organization in world.reach(actor)
+        # Technicians who manage devices connect to them too; restoring is the end user's.
+        uses = OBJECT_ACTIONS + CONNECTIONS
+        return action in uses and actor.role in PEOPLE_MANAGERS and device.organization in world.reach(actor)
     if actor.kind != "end_user":
         return False
     # PERM-4: assigned, and within the user's organization access.

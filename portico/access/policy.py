@@ -17,7 +17,7 @@ from django.db import models
 from django.db.models import Count, Exists, F, OuterRef, Q
 
 from portico.access import catalog
-from portico.access.catalog import DeviceAction
+from portico.access.catalog import CONNECTION_ACTIONS, DeviceAction
 from portico.access.roles import StaffRole, assignable_roles, roles_beneath
 
 if TYPE_CHECKING:
@@ -68,6 +68,8 @@ class SubscriptionAction:
 
 MEMBERSHIP_ACTIONS = {Action.VIEW, Action.CHANGE, Action.DISABLE, Action.RESET_PASSWORD, Action.DELETE}
 OBJECT_ACTIONS = {Action.VIEW, Action.CHANGE, Action.DELETE}
+# Technicians who manage a device may also connect to it (RA-1); restoring files is the end user's (FR-2).
+STAFF_DEVICE_ACTIONS = OBJECT_ACTIONS | set(CONNECTION_ACTIONS)
 SUBSCRIPTION_ACTIONS = {
     Action.VIEW, Action.CHANGE, SubscriptionAction.VIEW_DETAILS,
     SubscriptionAction.LOG_IN_AS_CLIENT, SubscriptionAction.SEND_RESET_PASSWORD,
@@ -283,7 +285,7 @@ def _device_rule(actor: Membership, action: str) -> Q:
 
     same_partner = Q(partner_id=actor.partner_id)
     if _is_staff(actor):
-        if action not in OBJECT_ACTIONS or actor.staff_role not in DEVICE_MANAGERS:
+        if action not in STAFF_DEVICE_ACTIONS or actor.staff_role not in DEVICE_MANAGERS:
             return NOTHING
         return same_partner & _in_scope(actor, "organization_id")
     if not _is_end_user(actor):

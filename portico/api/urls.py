@@ -9,6 +9,7 @@ from portico.api import views
 from portico.devices import api as devices_api
 from portico.identity.end_users import api as end_users_api
 from portico.identity.staff import api as staff_api
+from portico.remote.api import SessionRequestView
 from portico.reports import api as reports_api
 from portico.saas import api as saas_api
 from portico.tenancy import api as tenancy_api
@@ -23,6 +24,7 @@ for area in (access_api, devices_api, end_users_api, reports_api, saas_api, staf
 app_name = "api"
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),
+    path("remote-sessions/", SessionRequestView.as_view(), name="remote_sessions"),
     path("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny], authentication_classes=[]), name="schema"),
     path(
         "docs/",

@@ -11,13 +11,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from portico.access import policy
+from portico.access.catalog import CONNECTION_ACTIONS, DeviceAction
 from portico.access.policy import Action
 from portico.devices import services
 from portico.devices.forms import DeviceFilterForm, DeviceForm
 from portico.devices.models import Device
 from portico.identity.models import MembershipKind
 from portico.identity.views import membership_required
-from portico.remote.models import AgentCredential
+from portico.remote import sessions as remote_sessions
+from portico.remote.models import AgentCredential, Consent
 from portico.tenancy.forms import filter_by_organization
 from portico.tenancy.models import Organization
 from portico.web.pagination import page_of
@@ -64,6 +66,9 @@ def device_detail(request: HttpRequest, pk: int) -> HttpResponse:
     assigned = policy.restrict(
         device.assigned_to.select_related("person", "organization"), request.membership, Action.VIEW
     ).order_by("person__last_name", "person__first_name")
+    device.connections = [
+        DeviceAction(kind) for kind in CONNECTION_ACTIONS if policy.can(request.membership, kind, device)
+    ]
     return render(
         request,
         "devices/detail.html",
@@ -73,6 +78,9 @@ def device_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_change": policy.can(request.membership, Action.CHANGE, device),
             "can_delete": policy.can(request.membership, Action.DELETE, device),
             "agent": AgentCredential.objects.filter(device=device).first(),
+            "consent_label": Consent(remote_sessions.consent_of(device.organization_id)).label,
+            "can_change_consent": policy.can(request.membership, Action.CHANGE, device.organization),
+            "remote_sessions": remote_sessions.recent_of(device),
         },
     )
 

@@ -18,8 +18,8 @@ from datetime import datetime
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from portico.remote import services
-from portico.remote.models import AgentCredential
+from portico.remote import services, sessions
+from portico.remote.models import AgentCredential, EndReason
 
 MAX_MESSAGE_BYTES = 64 * 1024
 INVENTORY_FIELDS = ("hostname", "os_family", "os_version", "logged_in_user", "ip_addresses", "agent_version")
@@ -91,6 +91,8 @@ class AgentControlConsumer(AsyncWebsocketConsumer):
             return
         if message["type"] == "heartbeat":
             HEARD_FROM.note(self.credential.device_id)
+        elif message["type"] == "session.refused":
+            await self._session_refused(message)
         elif message["type"] == "inventory":
             inventory = services.Inventory(**{
                 name: message[name] for name in INVENTORY_FIELDS if name in message
@@ -106,17 +108,39 @@ class AgentControlConsumer(AsyncWebsocketConsumer):
             message = json.loads(text_data)
         except ValueError:
             return None
-        if not isinstance(message, dict) or message.get("type") not in ("heartbeat", "inventory"):
+        if not isinstance(message, dict) or message.get("type") not in ("heartbeat", "inventory", "session.refused"):
             return None
         if message["type"] == "inventory" and not _valid_inventory(message):
             return None
+        if message["type"] == "session.refused" and not _valid_refusal(message):
+            return None
         return message
+
+    async def _session_refused(self, message: dict) -> None:
+        """The device refused a session: its browser hears why, and the end is recorded."""
+        session = await database_sync_to_async(sessions.agent_refused)(
+            int(message["session"]), self.credential, message["reason"], message.get("detail", "")
+        )
+        if session is not None and session.browser_channel:
+            refusal = message["reason"] if message["reason"] in sessions.AGENT_REFUSALS else "not_allowed"
+            await self.channel_layer.send(
+                session.browser_channel, {"type": "relay.closed", "reason": EndReason.REFUSED, "refusal": refusal}
+            )
+
+    async def session_open(self, event: dict) -> None:
+        """A browser asked for a session on this device: the agent hears what it may be."""
+        await self._send(event)
 
     async def credential_revoked(self, event: dict) -> None:
         await self.close(code=services.CLOSE_REVOKED)
 
     async def _send(self, message: dict) -> None:
         await self.send(text_data=json.dumps(message))
+
+
+def _valid_refusal(message: dict) -> bool:
+    session, reason, detail = message.get("session"), message.get("reason"), message.get("detail", "")
+    return isinstance(session, str) and session.isdigit() and len(session) <= 18 and isinstance(reason, str) and isinstance(detail, str)
 
 
 def _valid_inventory(message: dict) -> bool:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from portico.remote.models import RemoteAccessSettings
 from portico.remote.services import DEFAULT_TOKEN_DAYS
 
 
@@ -20,3 +21,12 @@ class EnrolmentTokenForm(forms.Form):
     def __init__(self, *args, organizations, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["organization"].queryset = organizations
+
+
+class RemoteAccessSettingsForm(forms.ModelForm):
+    class Meta:
+        model = RemoteAccessSettings
+        fields = ["consent"]
+        widgets = {"consent": forms.RadioSelect}
+        labels = {"consent": _("Before a session starts on a device of this organization")}
+        help_texts = {"consent": _("The agent shows the notice or the question to the person signed in on the device.")}

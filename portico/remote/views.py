@@ -6,8 +6,9 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -19,8 +20,9 @@ from portico.access.policy import Action
 from portico.devices.models import Device
 from portico.identity.models import MembershipKind
 from portico.identity.views import membership_required
-from portico.remote import services
-from portico.remote.forms import EnrolmentTokenForm
+from portico.remote import services, sessions
+from portico.remote.forms import EnrolmentTokenForm, RemoteAccessSettingsForm
+from portico.remote.models import RemoteAccessSettings
 from portico.tenancy.models import Organization
 from portico.web.pagination import page_of
 
@@ -87,5 +89,63 @@ def my_devices(request: HttpRequest) -> HttpResponse:
         for action in CONNECTION_ACTIONS
     }
     for device in page:
-        device.connections = [DeviceAction(action).label for action in CONNECTION_ACTIONS if device.pk in allowed[action]]
+        device.connections = [DeviceAction(action) for action in CONNECTION_ACTIONS if device.pk in allowed[action]]
     return render(request, "remote/my_devices.html", {"page": page, "filters": filters})
+
+
+# Sessions (RA-2, RA-3): a page per device and kind, whose script asks for a one-time token.
+
+
+def _session_device(request: HttpRequest, pk: int, kind: str) -> Device:
+    """The device, if the actor may open `kind` on it; a 404 for everything else (out of reach)."""
+    if kind not in sessions.KINDS:
+        raise Http404
+    reachable = policy.restrict(Device.objects.select_related("organization"), request.membership, kind)
+    return get_object_or_404(reachable, pk=pk)
+
+
+@never_cache
+@membership_required()
+def session_page(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+    device = _session_device(request, pk, kind)
+    staff = request.membership.kind == MembershipKind.STAFF
+    area = "console" if staff else "portal"
+    if not request.path.startswith(f"/{area}/"):
+        raise Http404
+    back_url = reverse("devices:detail", args=[device.pk]) if staff else reverse("remote:my_devices")
+    token_url = reverse(f"remote:{area}_session_token", args=[device.pk, kind])
+    return render(request, "remote/session.html", {
+        "device": device, "kind": kind, "kind_label": DeviceAction(kind).label,
+        "token_url": token_url, "back_url": back_url,
+    })
+
+
+@require_POST
+@membership_required()
+def session_token(request: HttpRequest, pk: int, kind: str) -> JsonResponse:
+    """A one-time token for the page's websocket, as JSON; errors as `{"detail": ...}`."""
+    device = _session_device(request, pk, kind)
+    try:
+        _session, raw = sessions.request_session(
+            request.membership, device, kind, view_only=request.POST.get("view_only") == "1"
+        )
+    except sessions.DeviceOffline:
+        return JsonResponse({"detail": _("%(name)s is offline: its agent is not connected.") % {"name": device.name}}, status=409)
+    return JsonResponse({"socket": sessions.socket_path(raw), "expires_in": sessions.TOKEN_SECONDS})
+
+
+@membership_required(MembershipKind.STAFF)
+def organization_settings(request: HttpRequest, pk: int) -> HttpResponse:
+    """Consent and notice before sessions on the organization's devices (issue 6, item 7)."""
+    organization = get_object_or_404(policy.restrict(Organization.objects.all(), request.membership, Action.VIEW), pk=pk)
+    if not policy.can(request.membership, Action.CHANGE, organization):
+        raise PermissionDenied
+    current = RemoteAccessSettings.objects.filter(organization=organization).first()
+    form = RemoteAccessSettingsForm(
+        request.POST or None, instance=current or RemoteAccessSettings(organization=organization)
+    )
+    if request.method == "POST" and form.is_valid():
+        sessions.change_consent(request.membership, organization, form.cleaned_data["consent"])
+        messages.success(request, _("Remote access settings of %(name)s saved.") % {"name": organization.name})
+        return redirect("remote:organization_settings", pk=organization.pk)
+    return render(request, "remote/organization_settings.html", {"organization": organization, "form": form})

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _rows(page) -> dict[str, str]:
-    return {device.name: device.connections for device in page.context["page"]}
+    return {device.name: [kind.label for kind in device.connections] for device in page.context["page"]}
 
 
 def test_ra1_only_assigned_devices_with_the_connections_allowed_for_their_os(client, user_org, org_a):
