@@ -3,6 +3,7 @@ end user's devices (RA-1)."""
 
 from __future__ import annotations
 
+from csp.decorators import csp_update
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -105,6 +106,8 @@ def _session_device(request: HttpRequest, pk: int, kind: str) -> Device:
 
 
 @never_cache
+# xterm.js styles its rows and cells with <style> elements and style attributes; scripts stay 'self'.
+@csp_update({"style-src": ["'unsafe-inline'"]})
 @membership_required()
 def session_page(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
     device = _session_device(request, pk, kind)

@@ -13,7 +13,16 @@ class AsgiServer:
     the test database (the tests using it commit: transaction=True)."""
 
     def __init__(self) -> None:
-        from portico.asgi import application
+        from channels.routing import ProtocolTypeRouter
+        from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+        from portico.asgi import application, django_application
+
+        # Static files served as `runserver` would, for the browser tests' pages.
+        application = ProtocolTypeRouter({
+            "http": ASGIStaticFilesHandler(django_application),
+            "websocket": application.application_mapping["websocket"],
+        })
 
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))

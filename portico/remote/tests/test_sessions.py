@@ -378,3 +378,18 @@ def test_technicians_connect_to_devices_they_manage(world, support):
     assert [str(kind.value) for kind in page.context["device"].connections] == ["remote_control", "user_cli", "system_cli"]
     answer = client.post(reverse("remote:console_session_token", args=[world.device.pk, "system_cli"]))
     assert answer.status_code == 200 and answer.json()["socket"].startswith("/remote/v1/sessions/pts_")
+
+
+def test_the_session_page_offers_what_the_user_may_open(world):
+    Device.objects.filter(pk=world.device.pk).update(online=True)
+    page = world.client.get(reverse("remote:portal_session", args=[world.device.pk, "user_cli"]))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert 'data-kind="user_cli"' in text and reverse("remote:portal_session_token", args=[world.device.pk, "user_cli"]) in text
+    assert "'unsafe-inline'" in page["Content-Security-Policy"].split("style-src")[1].split(";")[0]
+    assert "'unsafe-inline'" not in page["Content-Security-Policy"].split("script-src")[1].split(";")[0]
+    # The console's address is for technicians.
+    assert world.client.get(reverse("remote:console_session", args=[world.device.pk, "user_cli"])).status_code == 404
+    devices = world.client.get(reverse("remote:my_devices")).content.decode()
+    assert reverse("remote:portal_session", args=[world.device.pk, "user_cli"]) in devices
+    assert reverse("remote:portal_session", args=[world.device.pk, "system_cli"]) not in devices

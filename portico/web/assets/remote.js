@@ -158,7 +158,7 @@ function terminalView(root, say) {
   });
   const fit = new FitAddon();
   term.loadAddon(fit);
-  openWithoutInlineStyles(term, container);
+  term.open(container);
 
   let socket = null;
   let ctrlLatched = false;
@@ -279,49 +279,6 @@ function controlCharacter(character) {
   if (character === " ") return "\x00";
   if (character === "?") return "\x7f";
   return character;
-}
-
-// xterm.js 6's DOM renderer styles itself in two ways the Content Security Policy (style-src 'self')
-// refuses (xtermjs/xterm.js#4445): <style> elements for its theme and rows, added while it opens, and style
-// attributes for truecolour cells and the selection. The same rules through CSSOM are allowed, so while it
-// opens, the style elements it asks for are inert stand-ins whose text feeds a constructed stylesheet, and its
-// row factory sets cells' styles with CSSOM. Checked with @xterm/xterm 6.0.0; check again when upgrading.
-function openWithoutInlineStyles(term, container) {
-  const doc = container.ownerDocument;
-  const createElement = doc.createElement;
-  doc.createElement = function (name, options) {
-    return String(name).toLowerCase() === "style" ? adoptedStyleStandIn(doc) : createElement.call(doc, name, options);
-  };
-  try {
-    term.open(container);
-  } finally {
-    delete doc.createElement;
-  }
-  const rowFactory = term._core?._renderService?._renderer?.value?._rowFactory;
-  if (typeof rowFactory?._addStyle === "function") {
-    rowFactory._addStyle = (element, declaration) => {
-      element.style.cssText += `${declaration};`;
-    };
-  }
-}
-
-function adoptedStyleStandIn(doc) {
-  const sheet = new CSSStyleSheet();
-  doc.adoptedStyleSheets = [...doc.adoptedStyleSheets, sheet];
-  const standIn = Document.prototype.createElement.call(doc, "template");
-  let text = "";
-  Object.defineProperty(standIn, "textContent", {
-    get: () => text,
-    set: (css) => {
-      text = String(css);
-      sheet.replaceSync(text);
-    },
-  });
-  standIn.remove = () => {
-    doc.adoptedStyleSheets = doc.adoptedStyleSheets.filter((adopted) => adopted !== sheet);
-    Element.prototype.remove.call(standIn);
-  };
-  return standIn;
 }
 
 // ---- Remote control (remote_control) ----
