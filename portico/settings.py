@@ -240,9 +240,14 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 # Channels. Several web nodes share them through Redis; one node keeps them in memory.
 ASGI_APPLICATION = "portico.asgi.application"
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
-    }
+    # redis-py 8 reads with a 5 s timeout by default, the same as the layer's blocking wait for
+    # messages: an idle consumer would fail every 5 s (channels_redis issue 422). No read timeout.
+    REDIS_CHANNEL_HOST = {"address": REDIS_URL, "socket_timeout": None}
+    CHANNEL_LAYERS = {"default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        # Installations sharing one Redis keep apart with a prefix of their own.
+        "CONFIG": {"hosts": [REDIS_CHANNEL_HOST], "prefix": os.environ.get("CHANNEL_LAYER_PREFIX", "asgi")},
+    }}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 HUEY_IMMEDIATE = os.environ.get("HUEY_IMMEDIATE", "0") == "1"

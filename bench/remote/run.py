@@ -26,10 +26,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+from bench.remote.common import prepare_database, rss_kib  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portico.settings")
 os.environ.setdefault("PORTICO_SECRET_KEY", "bench")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_remote")
@@ -48,17 +49,6 @@ CREDENTIALS = ROOT / "var" / "bench-remote-credentials.json"
 def raise_file_limit() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-def prepare_database() -> None:
-    import psycopg
-
-    url = urlparse(os.environ["DATABASE_URL"])
-    name = url.path.lstrip("/")
-    with psycopg.connect(host=url.hostname, port=url.port or 5432, user=url.username, dbname="postgres",
-                         autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def seed(count: int) -> list[tuple[int, str]]:
@@ -90,11 +80,6 @@ def seed(count: int) -> list[tuple[int, str]]:
     CREDENTIALS.parent.mkdir(exist_ok=True)
     CREDENTIALS.write_text(json.dumps(known))
     return known
-
-
-def rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
 
 
 # The client process: many agents in one event loop.

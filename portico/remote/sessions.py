@@ -130,7 +130,7 @@ def open_session(raw_token: str, session_membership_id: int | None, user_id: int
     now = timezone.now()
     with transaction.atomic():
         session = (
-            RemoteSession.objects.select_for_update().select_related("device", "membership__person")
+            RemoteSession.objects.select_for_update(of=("self",)).select_related("device", "membership__person")
             .filter(token_hash=hash_secret(raw_token)).first()
         )
         if (
@@ -254,7 +254,7 @@ def end_session(
     counts the caller holds. Returns the session if this call ended it."""
     now = timezone.now()
     with transaction.atomic():
-        session = RemoteSession.objects.select_for_update().select_related("membership__person").filter(pk=session_id).first()
+        session = RemoteSession.objects.select_for_update(of=("self",)).select_related("membership__person").filter(pk=session_id).first()
         if session is None:
             return None
         session.bytes_to_device = max(session.bytes_to_device, bytes_to_device)

@@ -8,6 +8,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket as socket_module
+import subprocess
+import sys
+import time
 
 import pytest
 from channels.db import database_sync_to_async
@@ -393,3 +397,85 @@ def test_the_session_page_offers_what_the_user_may_open(world):
     devices = world.client.get(reverse("remote:my_devices")).content.decode()
     assert reverse("remote:portal_session", args=[world.device.pk, "user_cli"]) in devices
     assert reverse("remote:portal_session", args=[world.device.pk, "system_cli"]) not in devices
+
+
+@pytest.fixture
+def redis_layer(settings):
+    """The Redis channel layer, configured as web nodes use it when REDIS_URL is set."""
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    settings.CHANNEL_LAYERS = {"default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [{"address": url, "socket_timeout": None}], "prefix": f"portico-test-{os.getpid()}"},
+    }}
+    yield
+
+
+def test_the_redis_layer_relays_sessions_that_stay_idle(redis_layer, world):
+    """An idle session outlives redis-py's default 5 s read timeout (which the settings lift)."""
+    async def scenario():
+        control, browser, agent, _instruction = await _open(world)
+        await asyncio.sleep(6)
+        await browser.send(b"ls\r")
+        assert await asyncio.wait_for(agent.recv(), 3) == b"ls\r"
+        await agent.send(b"file.txt\r\n")
+        assert await asyncio.wait_for(browser.recv(), 3) == b"file.txt\r\n"
+        await browser.close()
+        await control.close()
+
+    run(scenario)
+
+
+@pytest.fixture
+def second_node(world, redis_layer):
+    """Another web node: a uvicorn process of its own on the same database and Redis."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("a second node process needs a database it can share: PostgreSQL (set DATABASE_URL)")
+    database = connection.settings_dict
+    url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT'] or 5432}/{database['NAME']}"
+    with socket_module.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"],
+           "CHANNEL_LAYER_PREFIX": settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]}
+    node = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "portico.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+         "--log-level", "warning"], env=env, cwd=settings.BASE_DIR,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket_module.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and node.poll() is None, "the second node did not start"
+                time.sleep(0.1)
+        yield f"ws://127.0.0.1:{port}"
+    finally:
+        node.terminate()
+        node.wait(timeout=20)
+
+
+def test_a_session_spans_two_web_nodes_through_redis(redis_layer, world, second_node):
+    async def scenario():
+        control = await _control_welcomed(world)  # the agent's control connection: node 1
+        socket = (await database_sync_to_async(world.token)())["socket"]
+        browser = await world.browser(socket)  # the browser: node 1
+        assert (await _text(browser))["state"] == "waiting"
+        instruction = await _instruction(control)
+        # The agent's session socket lands on node 2.
+        agent = await connect(f"{second_node}/agent/v1/sessions/{instruction['session']}",
+                              additional_headers={"Authorization": world.header})
+        await agent.send(json.dumps({"type": "ready", "consent": "not_asked"}))
+        assert (await _text(browser))["state"] == "ready"
+        await browser.send(b"ls\r")
+        assert await asyncio.wait_for(agent.recv(), 3) == b"ls\r"
+        await agent.send(b"file.txt\r\n")
+        assert await asyncio.wait_for(browser.recv(), 3) == b"file.txt\r\n"
+        await agent.close()
+        assert await _text(browser) == {"type": "ended", "reason": "closed_by_device"}
+        await control.close()
+
+    run(scenario)
