@@ -5,12 +5,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
+import shlex
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from portico_agent import __version__, state
 from portico_agent.endpoint import InsecureServerError
+
+if TYPE_CHECKING:
+    from portico_agent.connection import ControlConnection
+    from portico_agent.sessions import SessionOptions, Sessions
 
 log = logging.getLogger("portico_agent")
 
@@ -31,9 +38,46 @@ def build_parser() -> argparse.ArgumentParser:
     enrol.add_argument("--ca-file", help="PEM file of the CA that signed the server's certificate (pins it)")
     enrol.add_argument("--state", type=Path, help=state_help)
 
-    run = commands.add_parser("run", help="keep the control connection to the server open")
+    run = commands.add_parser("run", help="keep the control connection to the server open and serve sessions")
     run.add_argument("--state", type=Path, help=state_help)
+    run.add_argument(
+        "--consent-command", metavar="CMD", type=_command,
+        help="program that asks the person at the device (the prompt is its last argument; exit 0 = yes) "
+        "or, with PORTICO_CONSENT=notify, tells them; default: zenity / notify-send on their display",
+    )
+    run.add_argument(
+        "--session-user", metavar="NAME",
+        help="open user command lines as NAME instead of the user logged in at the console (kiosks, tests)",
+    )
+    screen = run.add_mutually_exclusive_group()
+    screen.add_argument("--vnc-port", metavar="PORT", type=_port, help="remote control: a VNC server on 127.0.0.1:PORT")
+    screen.add_argument(
+        "--x11vnc-display", metavar=":N", type=_display,
+        help="remote control: start x11vnc on this X display (on loopback) when a session needs it",
+    )
     return parser
+
+
+def _command(text: str) -> tuple[str, ...]:
+    try:
+        words = tuple(shlex.split(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"cannot split {text!r} into words: {exc}") from None
+    if not words:
+        raise argparse.ArgumentTypeError("empty command")
+    return words
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"not a TCP port: {text!r}")
+    return int(text)
+
+
+def _display(text: str) -> str:
+    if not re.fullmatch(r":\d+(\.\d+)?", text):
+        raise argparse.ArgumentTypeError(f"not a local X display like :0: {text!r}")
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,7 +90,18 @@ def main(argv: list[str] | None = None) -> int:
     state_path = args.state or state.default_path()
     if args.command == "enrol":
         return _enrol(args.server, args.token, args.ca_file, state_path)
-    return _run(state_path)
+    return _run(state_path, _session_options(args))
+
+
+def _session_options(args: argparse.Namespace) -> SessionOptions:
+    from portico_agent.sessions import SessionOptions
+
+    return SessionOptions(
+        consent_command=args.consent_command,
+        session_user=args.session_user,
+        vnc_port=args.vnc_port,
+        x11vnc_display=args.x11vnc_display,
+    )
 
 
 def _enrol(server: str, token: str, ca_file: str | None, state_path: Path) -> int:
@@ -67,11 +122,14 @@ def _enrol(server: str, token: str, ca_file: str | None, state_path: Path) -> in
     return 0
 
 
-def _run(state_path: Path) -> int:
+def _run(state_path: Path, options: SessionOptions) -> int:
     from portico_agent.connection import ControlConnection, CredentialRefused
+    from portico_agent.sessions import Sessions
 
     try:
-        connection = ControlConnection(state.load(state_path))
+        agent_state = state.load(state_path)
+        connection = ControlConnection(agent_state)
+        sessions = Sessions(agent_state, options)
     except state.StateError as exc:
         print(exc, file=sys.stderr)
         return EXIT_ENROL_AGAIN
@@ -82,11 +140,19 @@ def _run(state_path: Path) -> int:
         print(f"cannot use the CA file: {exc}", file=sys.stderr)
         return 1
     try:
-        asyncio.run(_until_stopped(connection.run()))
+        asyncio.run(_until_stopped(_serve(connection, sessions)))
     except CredentialRefused as exc:
         log.error("%s", exc)
         return EXIT_ENROL_AGAIN
     return 0
+
+
+async def _serve(connection: ControlConnection, sessions: Sessions) -> None:
+    connection.handlers["session.open"] = sessions.open
+    try:
+        await connection.run()
+    finally:
+        await sessions.close()
 
 
 async def _until_stopped(work) -> None:

@@ -64,7 +64,26 @@ class Backoff:
 
 
 InventoryProbe = Callable[[], "dict[str, Any]"]
-MessageHandler = Callable[[dict], Awaitable[None]]
+# Sends one message (a JSON object) on the control connection the handled message came from.
+SendMessage = Callable[[dict], Awaitable[None]]
+# Handlers run inside the receiving loop: one that has slow work to do starts a task for it.
+MessageHandler = Callable[[dict, SendMessage], Awaitable[None]]
+
+
+async def dial(url: str, state: AgentState, ssl_context: ssl.SSLContext | None, open_timeout: float) -> ClientConnection:
+    """A websocket to the server, authenticated with the device's credential: the control
+    connection and every session's socket are dialled alike."""
+    return await connect(
+        url,
+        additional_headers={"Authorization": f"Bearer {state.bearer}"},
+        user_agent_header=f"portico-agent/{__version__}",
+        ssl=ssl_context,
+        open_timeout=open_timeout,
+        # Control messages are tiny and session bytes are latency-bound keystrokes or already
+        # compressed screen updates; compression would cost memory on the server and time here.
+        compression=None,
+        logger=_websocket_log,
+    )
 
 
 class ControlConnection:
@@ -86,7 +105,7 @@ class ControlConnection:
         self.open_timeout = open_timeout
         self.heartbeat_seconds = DEFAULT_HEARTBEAT_SECONDS
         self._last_inventory: dict[str, Any] | None = None
-        # Message types the server may send once the connection is up; session.open comes next.
+        # Message types the server may send once the connection is up (session.open, see cli).
         self.handlers: dict[str, MessageHandler] = {}
 
     async def run(self) -> None:
@@ -112,16 +131,7 @@ class ControlConnection:
         """One connection, from dial to close; the close code the server sent, if any.
         `opened_at` receives the monotonic time the websocket opened, for the backoff's reset."""
         try:
-            ws = await connect(
-                self.url,
-                additional_headers={"Authorization": f"Bearer {self.state.bearer}"},
-                user_agent_header=f"portico-agent/{__version__}",
-                ssl=self.ssl,
-                open_timeout=self.open_timeout,
-                # Control messages are tiny; compression would only cost the server memory per agent.
-                compression=None,
-                logger=_websocket_log,
-            )
+            ws = await dial(self.url, self.state, self.ssl, self.open_timeout)
         except InvalidStatus as exc:
             if exc.response.status_code in (401, 403):
                 raise CredentialRefused(f"HTTP {exc.response.status_code} at handshake") from None
@@ -183,6 +193,9 @@ class ControlConnection:
             log.debug("inventory sent")
 
     async def _receive(self, ws: ClientConnection) -> None:
+        async def send(message: dict) -> None:
+            await ws.send(json.dumps(message))
+
         async for raw in ws:
             message = _parse(raw)
             if message is None:
@@ -191,7 +204,7 @@ class ControlConnection:
             if handler is None:
                 log.info("ignoring a message of unknown type %r", message.get("type"))
                 continue
-            await handler(message)
+            await handler(message, send)
 
 
 def _parse(raw: str | bytes) -> dict | None:

@@ -1,11 +1,11 @@
-"""Where the server is and how to reach it: URL checks and the TLS context, shared by enrolment
-and the control connection."""
+"""Where the server is and how to reach it: URL checks and the TLS context, shared by enrolment,
+the control connection and the sessions' sockets."""
 
 from __future__ import annotations
 
 import ipaddress
 import ssl
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 
 class InsecureServerError(ValueError):
@@ -41,9 +41,19 @@ def enrol_url(server: str) -> str:
 
 
 def control_url(server: str) -> str:
+    return _websocket_url(server, "/agent/v1/control")
+
+
+def session_url(server: str, session: str) -> str:
+    """Where the agent serves one session; `session` is the id the server named, already checked
+    to hold no character that could leave its path segment."""
+    return _websocket_url(server, "/agent/v1/sessions/" + quote(session, safe=""))
+
+
+def _websocket_url(server: str, path: str) -> str:
     base = check_server_url(server)
     scheme, rest = base.split("://", 1)
-    return ("wss" if scheme == "https" else "ws") + "://" + rest + "/agent/v1/control"
+    return ("wss" if scheme == "https" else "ws") + "://" + rest + path
 
 
 def tls_context(server: str, ca_file: str | None) -> ssl.SSLContext | None:

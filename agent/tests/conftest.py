@@ -68,6 +68,11 @@ def _certificate(subject, issuer, public_key, signing_key, *, ca: bool, san=None
             ),
             critical=True,
         ).add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+    else:
+        # Python 3.13 verifies strictly (VERIFY_X509_STRICT): a leaf must name its issuer's key.
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(signing_key.public_key()), critical=False
+        )
     if san:
         builder = builder.add_extension(x509.SubjectAlternativeName(san), critical=False)
     return builder.sign(signing_key, hashes.SHA256())

@@ -203,17 +203,19 @@ def test_unknown_messages_and_bad_json_are_ignored(control_server, caplog):
     assert "not JSON" in caplog.text
 
 
-def test_a_registered_handler_receives_its_message_type(control_server):
-    seen = []
+def test_a_registered_handler_receives_its_message_type_and_can_answer(control_server):
+    seen, answers = [], []
 
     async def handler(ws):
         await welcome(ws, heartbeat_seconds=10)
         await receive(ws)
         await ws.send(json.dumps({"type": "session.open", "session_id": 7}))
+        answers.append(await receive(ws))
         await ws.close(1000)
 
-    async def on_session_open(message):
+    async def on_session_open(message, send):
         seen.append(message)
+        await send({"type": "session.refused", "session": 7})
 
     async def scenario():
         async with control_server(handler) as url:
@@ -223,6 +225,7 @@ def test_a_registered_handler_receives_its_message_type(control_server):
 
     assert run(scenario()) == 1000
     assert seen == [{"type": "session.open", "session_id": 7}]
+    assert answers == [{"type": "session.refused", "session": 7}]
 
 
 def test_the_credential_never_reaches_the_log(control_server, caplog):
