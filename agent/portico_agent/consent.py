@@ -9,13 +9,17 @@ import glob
 import logging
 import math
 import os
-import pwd
 import shutil
 import signal
 import subprocess
 from dataclasses import dataclass
 
 from portico_agent.session_request import CONSENT_DENIED, CONSENT_TIMEOUT, Refused
+
+try:
+    import pwd
+except ImportError:  # Windows: no desktop program to ask with; a --consent-command still works
+    pwd = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +94,19 @@ async def _run(argv: list[str], env: dict[str, str], seconds: float, quiet: bool
         return None
     finally:
         if process.returncode is None:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except OSError:
-                pass
+            _kill(process)
             await process.wait()
+
+
+def _kill(process: asyncio.subprocess.Process) -> None:
+    """Kill the program and whatever it started (its process group, made by start_new_session)."""
+    try:
+        if hasattr(os, "killpg"):
+            os.killpg(process.pid, signal.SIGKILL)
+        else:
+            process.kill()
+    except OSError:
+        pass
 
 
 def _desktop_command(program: str, user: str | None, display: str | None) -> tuple[list[str], dict[str, str]] | None:
@@ -102,7 +114,7 @@ def _desktop_command(program: str, user: str | None, display: str | None) -> tup
     display, X authority and session bus. None when there is no program or no display."""
     found = shutil.which(program)
     display = display or _find_display()
-    if found is None or display is None:
+    if found is None or display is None or pwd is None:
         return None
     env = {"DISPLAY": display, "PATH": _PATH, "LANG": os.environ.get("LANG") or "C.UTF-8"}
     if os.environ.get("XAUTHORITY"):

@@ -119,12 +119,20 @@ class Sessions:
         person = await self._person_at_device(request)
         served = self._what_to_serve(request, person)
         consent_said = await self._consent(request, person)
+        # Started before the socket is dialled, so that a shell or VNC server that cannot be had is
+        # a refusal on the control connection rather than a socket closed at once.
         await served.start()
         try:
-            ws = await dial(session_url(self.state.server, request.session_id), self.state, self.ssl, self.open_timeout)
+            await self._relay(request, served, consent_said)
+        finally:
+            await served.end()
+
+    async def _relay(self, request: SessionRequest, served: _CommandLine | _RemoteControl, consent_said: str) -> None:
+        url = session_url(self.state.server, request.session_id)
+        try:
+            ws = await dial(url, self.state, self.ssl, self.open_timeout)
         except (OSError, asyncio.TimeoutError, WebSocketException) as exc:
             log.warning("session %s: cannot open its socket: %s", request.session, str(exc) or type(exc).__name__)
-            await served.end()
             return
         try:
             await ws.send(json.dumps({"type": "ready", "consent": consent_said}))
@@ -136,7 +144,6 @@ class Sessions:
             await ws.close(CloseCode.GOING_AWAY, "agent stopping")
             raise
         finally:
-            await served.end()
             await ws.close()
 
     async def _person_at_device(self, request: SessionRequest) -> str | None:

@@ -37,7 +37,8 @@ def test_python_m_portico_agent_help():
 
 def test_the_agent_imports_nothing_from_django():
     code = (
-        "import sys, portico_agent.cli, portico_agent.connection, portico_agent.enrol, portico_agent.inventory;"
+        "import sys, portico_agent.cli, portico_agent.connection, portico_agent.enrol, portico_agent.inventory,"
+        " portico_agent.sessions;"
         "print(sorted(m for m in sys.modules if m.partition('.')[0] == 'django'))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=agent_env(), timeout=WAIT)

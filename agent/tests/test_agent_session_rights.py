@@ -200,3 +200,29 @@ def test_crafted_keys_never_change_what_runs(tmp_path):
     assert b"who=root shell=" in output
     assert not marker.exists()
     assert control.sent == []
+
+
+def test_without_pseudo_terminals_command_lines_are_unavailable(monkeypatch):
+    from portico_agent import sessions
+
+    monkeypatch.setattr(sessions, "terminal", None)
+    sent, sockets = refusals(open_message("system_cli"))
+    assert (sent[0]["reason"], sent[0]["detail"]) == ("unavailable", "this device's agent has no command lines")
+    assert sockets == 0
+
+
+def test_the_agent_imports_where_there_are_no_pseudo_terminals():
+    """As on Windows: no pwd, fcntl or termios; remote control and consent commands still load."""
+    import subprocess
+
+    from test_agent_cli import agent_env
+
+    code = (
+        "import sys\n"
+        "for name in ('pwd', 'fcntl', 'termios'): sys.modules[name] = None\n"
+        "import portico_agent.cli, portico_agent.sessions as sessions\n"
+        "print(sessions.terminal)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=agent_env(), timeout=10)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "None"

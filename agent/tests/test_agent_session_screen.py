@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import stat
 import struct
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -247,3 +250,50 @@ def test_x11vnc_missing_makes_remote_control_unavailable(tmp_path, monkeypatch):
 
     assert run(scenario()) == 0
     assert [(m["reason"], m["detail"]) for m in control.sent] == [("unavailable", "x11vnc is not installed")]
+
+
+# The real thing, where the machine has it: x11vnc serving an Xvfb display.
+
+@pytest.fixture
+def xvfb_display():
+    if not (shutil.which("x11vnc") and shutil.which("Xvfb")):
+        pytest.skip("x11vnc and Xvfb are not installed (apt-get install x11vnc xvfb)")
+    number = next(n for n in range(77, 200) if not Path(f"/tmp/.X11-unix/X{n}").exists())
+    server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "800x600x24", "-nolisten", "tcp"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + WAIT
+        while not Path(f"/tmp/.X11-unix/X{number}").exists():
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"Xvfb :{number} did not start")
+            time.sleep(0.05)
+        yield f":{number}"
+    finally:
+        server.terminate()
+        server.wait(timeout=WAIT)
+
+
+def test_a_real_x11vnc_serves_the_display(xvfb_display):
+    async def scenario():
+        async with serving(SessionOptions(x11vnc_display=xvfb_display)) as (sessions, sockets):
+            await sessions.open(open_message("remote_control", view_only=True), ControlSide().send)
+            ws = await sockets.next()
+            await ready(ws)
+            viewer = Viewer(ws)
+            assert await viewer.read(12) == VERSION
+            await ws.send(VERSION)
+            count = (await viewer.read(1))[0]
+            assert 1 in await viewer.read(count)  # x11vnc -nopw offers "None"
+            await ws.send(b"\x01")
+            assert await viewer.read(4) == b"\x00\x00\x00\x00"
+            await ws.send(b"\x01")
+            width, height = struct.unpack(">HH", await viewer.read(4))
+            await viewer.read(16)
+            await viewer.read(struct.unpack(">I", await viewer.read(4))[0])
+            # A key (dropped, view-only), then a request for the whole screen: its update comes.
+            await ws.send(KEY_DOWN_A + struct.pack(">BBHHHH", 3, 0, 0, 0, width, height))
+            assert (await viewer.read(1))[0] == 0  # FramebufferUpdate
+            await ws.close()
+            return width, height
+
+    assert run(scenario()) == (800, 600)

@@ -139,10 +139,11 @@ def test_utf8_round_trip():
     assert "héllo ✓ 2" in run(scenario()).decode("utf-8")
 
 
-def test_closing_the_socket_kills_the_shell():
+@pytest.mark.parametrize("kind", ["system_cli", "user_cli"])
+def test_closing_the_socket_kills_the_shell(kind, test_user):
     async def scenario():
-        async with serving() as (sessions, sockets):
-            await sessions.open(open_message("system_cli"), _ignore)
+        async with serving(SessionOptions(session_user=test_user)) as (sessions, sockets):
+            await sessions.open(open_message(kind), _ignore)
             ws = await sockets.next()
             await ready(ws)
             # A shell busy in a foreground command, and a background job of its own. The shell
@@ -175,6 +176,23 @@ def test_a_shell_that_ignores_the_hangup_is_killed_after_a_second():
             return loop.time() - started
 
     assert 0.9 <= run(scenario()) < 2.5
+
+
+def test_the_agent_stopping_hangs_up_its_shells_and_says_so():
+    async def scenario():
+        async with serving() as (sessions, sockets):
+            await sessions.open(open_message("system_cli"), _ignore)
+            ws = await sockets.next()
+            await ready(ws)
+            await type_line(ws, "printf 'pid%s=%s.\\n' s $$")
+            shell = int((await read_match(ws, rb"pids=(\d+)\.")).group(1))
+            await sessions.close()
+            await asyncio.wait_for(ws.wait_closed(), WAIT)
+            return shell, ws.close_code, ws.close_reason
+
+    shell, code, reason = run(scenario())
+    assert (code, reason) == (1001, "agent stopping")
+    assert pid_is_gone(shell)
 
 
 def test_exit_closes_the_socket_normally():
