@@ -93,6 +93,8 @@ class X11vnc:
 
 
 def _free_port() -> int:
+    # Another program could take the port before x11vnc binds it: x11vnc then exits, this session
+    # is refused as unavailable, and the next one starts x11vnc again on another port.
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((LOOPBACK, 0))
         return probe.getsockname()[1]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import socket
 import stat
 import sys
 from pathlib import Path
@@ -18,7 +19,14 @@ from portico_agent.sessions import SessionOptions
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="consent scripts are POSIX shell scripts")
 
-SOCKET = "127.0.0.1"
+
+@pytest.fixture
+def vnc_port():
+    """A port where something listens, for sessions that only need their tunnel to connect."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        yield listener.getsockname()[1]
 
 
 def script(path: Path, body: str) -> Path:
@@ -56,9 +64,9 @@ def serve_session(message: dict, options: SessionOptions, consent_seconds: float
     return run(scenario())
 
 
-def test_ask_granted(tmp_path):
+def test_ask_granted(tmp_path, vnc_port):
     command, record = recording_script(tmp_path, "exit 0")
-    options = SessionOptions(consent_command=(str(command), "--title", "IT support"), vnc_port=_vnc_port())
+    options = SessionOptions(consent_command=(str(command), "--title", "IT support"), vnc_port=vnc_port)
     answer, _ = serve_session(open_message("remote_control", consent="ask", view_only=True), options)
     assert answer == {"type": "ready", "consent": "granted"}
     _, mode, kind, *arguments = record.read_text().splitlines()
@@ -94,10 +102,10 @@ def test_ask_for_a_user_command_line_names_the_user(tmp_path):
     assert prompt == "Tess Tech, through Portico, asks to open a command line on this computer as nobody. Allow?"
 
 
-def test_notify_does_not_wait_for_an_answer(tmp_path):
+def test_notify_does_not_wait_for_an_answer(tmp_path, vnc_port):
     command, record = recording_script(tmp_path, "sleep 5; exit 1")
     answer, waited = serve_session(open_message("remote_control", consent="notify"),
-                                   SessionOptions(consent_command=(str(command),), vnc_port=_vnc_port()))
+                                   SessionOptions(consent_command=(str(command),), vnc_port=vnc_port))
     assert answer == {"type": "ready", "consent": "notified"}
     assert waited < 2
     _, mode, _, prompt = record.read_text().splitlines()
@@ -105,10 +113,10 @@ def test_notify_does_not_wait_for_an_answer(tmp_path):
     assert prompt == "Tess Tech, through Portico, is about to see and control your screen."
 
 
-def test_consent_none_runs_nothing(tmp_path):
+def test_consent_none_runs_nothing(tmp_path, vnc_port):
     command, record = recording_script(tmp_path, "exit 1")
     answer, _ = serve_session(open_message("remote_control", consent="none"),
-                              SessionOptions(consent_command=(str(command),), vnc_port=_vnc_port()))
+                              SessionOptions(consent_command=(str(command),), vnc_port=vnc_port))
     assert answer == {"type": "ready", "consent": "not_asked"}
     assert not record.exists()
 
@@ -122,7 +130,7 @@ def test_ask_with_no_one_to_ask_times_out(monkeypatch):
 
 
 @pytest.mark.parametrize(("status", "expected"), [(0, "granted"), (1, "consent_denied"), (5, "consent_timeout")])
-def test_ask_without_a_command_uses_zenity_on_the_display(tmp_path, monkeypatch, status, expected):
+def test_ask_without_a_command_uses_zenity_on_the_display(tmp_path, monkeypatch, vnc_port, status, expected):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     record = tmp_path / "zenity-args"
@@ -130,24 +138,10 @@ def test_ask_without_a_command_uses_zenity_on_the_display(tmp_path, monkeypatch,
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("DISPLAY", ":7")
     answer, _ = serve_session(open_message("remote_control", consent="ask"),
-                              SessionOptions(vnc_port=_vnc_port()), find_logged_in_user=lambda: None)
+                              SessionOptions(vnc_port=vnc_port), find_logged_in_user=lambda: None)
     said = answer["consent"] if isinstance(answer, dict) else answer[0]["reason"]
     assert said == expected
     display, *arguments = record.read_text().splitlines()
     assert display == ":7"
     assert arguments[:3] == ["--question", "--no-markup", "--title=Portico"]
     assert arguments[-1] == "--text=Tess Tech, through Portico, asks to see and control your screen. Allow?"
-
-
-_listeners: list = []
-
-
-def _vnc_port() -> int:
-    """A port where something listens, for sessions that only need the tunnel to connect."""
-    import socket
-
-    listener = socket.socket()
-    listener.bind((SOCKET, 0))
-    listener.listen()
-    _listeners.append(listener)  # kept open for the rest of the test run
-    return listener.getsockname()[1]

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from fake_vnc import FakeVnc, Viewer
+from fake_vnc import KEY_DOWN_A, UPDATE_REQUEST, FakeVnc, Viewer
 from own_loop import run
 from session_server import CREDENTIAL, WAIT, ControlSide, open_message, ready
 from test_agent_cli import agent_env
@@ -62,6 +62,7 @@ class Portico:
 def test_heartbeats_go_on_while_sessions_wait_for_consent(control_server, tmp_path):
     vnc = FakeVnc()
     asking = consent_script(tmp_path, "sleep 0.6; exit 0")
+
     async def scenario():
         portico = Portico([
             open_message("remote_control", session="asked", consent="ask"),
@@ -151,8 +152,8 @@ def test_portico_agent_run_serves_sessions_with_its_options(control_server, tmp_
                 ws = await asyncio.wait_for(portico.session_sockets.get(), WAIT)
                 answer = await ready(ws)
                 await Viewer(ws).handshake()
-                await ws.send(b"\x04\x01\x00\x00\x00\x00\x00\x61")  # a key: dropped, view-only
-                await ws.send(b"\x03\x00\x00\x00\x00\x00\x00\x10\x00\x10")
+                await ws.send(KEY_DOWN_A)  # dropped: the session is view-only
+                await ws.send(UPDATE_REQUEST)
                 for _ in range(200):
                     if vnc.received:
                         break
@@ -165,7 +166,7 @@ def test_portico_agent_run_serves_sessions_with_its_options(control_server, tmp_
     answer, code, err = run(scenario())
     assert answer == {"type": "ready", "consent": "granted"}, err
     assert code == 0, err
-    assert bytes(vnc.received) == b"\x03\x00\x00\x00\x00\x00\x00\x10\x00\x10"
+    assert bytes(vnc.received) == UPDATE_REQUEST
     assert record.read_text().splitlines() == ["--from-portico", "Ana, through Portico, asks to see your screen. Allow?"]
     assert CREDENTIAL not in err
 
