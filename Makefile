@@ -33,6 +33,7 @@ demo-data: install
 	$(PY) manage.py load_demo
 
 demo: demo-data
+	@scripts/apt-install xvfb x11vnc xterm || echo "Without Xvfb, x11vnc and xterm the demo device offers no remote control."
 	$(PY) manage.py collectstatic --noinput -v 0
 	scripts/serve-demo $(PORT)
 
@@ -40,7 +41,7 @@ demo-code:
 	@$(PY) manage.py demo_code "$(EMAIL)"
 
 system-packages:
-	scripts/apt-install chromium dovecot-imapd
+	scripts/apt-install chromium dovecot-imapd xvfb x11vnc xterm
 
 test: install system-packages
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -106,6 +106,7 @@ class BrowserSessionConsumer(_Relay):
             return
         self.session_id = opening.session.pk
         self.device_id = opening.session.device_id
+        self.consent = opening.instruction["consent"]
         await self._send_json({"type": "status", "state": "waiting"})
         await self.channel_layer.group_send(services.device_group(self.device_id), opening.instruction)
         self.watchdog = asyncio.ensure_future(self._watch())
@@ -115,7 +116,7 @@ class BrowserSessionConsumer(_Relay):
         started = time.monotonic()
         while not self.ended:
             await asyncio.sleep(sessions.recheck_seconds())
-            if not self.ready and time.monotonic() - started > sessions.agent_wait_seconds():
+            if not self.ready and time.monotonic() - started > sessions.agent_wait_seconds(self.consent):
                 await self._end(EndReason.AGENT_TIMEOUT, code=sessions.CLOSE_AGENT_TIMEOUT)
                 return
             if not await database_sync_to_async(sessions.still_allowed)(self.session_id):

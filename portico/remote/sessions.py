@@ -52,8 +52,10 @@ CLOSE_ACCESS_REMOVED = 4410
 CLOSE_OFFLINE = 4503
 
 
-def agent_wait_seconds() -> float:
-    return getattr(settings, "REMOTE_AGENT_WAIT_SECONDS", 30)
+def agent_wait_seconds(consent: str) -> float:
+    """How long a browser waits for the agent: longer when the person at the device has 30 s to answer."""
+    wait = getattr(settings, "REMOTE_AGENT_WAIT_SECONDS", 30)
+    return wait + 15 if consent == Consent.ASK else wait
 
 
 def recheck_seconds() -> float:

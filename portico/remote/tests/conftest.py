@@ -68,3 +68,22 @@ def asgi_server(transactional_db):
             yield server
     finally:
         kept["CONN_MAX_AGE"] = max_age
+
+
+TEST_USER = "portico-test-user"
+
+
+@pytest.fixture(scope="session")
+def linux_user():
+    """An unprivileged account on this machine, for the user command line (RA-3)."""
+    import os
+    import pwd
+    import subprocess
+
+    if os.geteuid() != 0:
+        pytest.skip("opening a shell as another user needs root (runuser)")
+    try:
+        pwd.getpwnam(TEST_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--create-home", "--shell", "/bin/bash", TEST_USER], check=True)
+    return TEST_USER

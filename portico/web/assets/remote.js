@@ -102,7 +102,8 @@ function startSessionPage(root) {
         view.ready(ws, viewOnly);
         show("ready", say(viewOnly ? "connected_view_only" : "connected"));
       } else if (frame.type === "ended") {
-        endedWith = `reason:${frame.reason}`;
+        // A refusal by the device says which (the person declined, no one answered …) when known.
+        endedWith = frame.refusal && say(`refusal:${frame.refusal}`) ? `refusal:${frame.refusal}` : `reason:${frame.reason}`;
       }
     });
     ws.addEventListener("close", (event) => {
