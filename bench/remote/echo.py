@@ -44,7 +44,7 @@ KEYS = "abcdefghijklmnopqrstuvwxyz"
 LINE = 60  # keystrokes per line, then the line is cleared (Ctrl-U) untimed
 
 
-def prepare() -> tuple[str, str]:
+def prepare() -> tuple[str, str, object]:
     """An end user allowed the system command line on Linux, their API token, and an enrolment token."""
     from django.core.management import call_command
 
@@ -62,7 +62,7 @@ def prepare() -> tuple[str, str]:
     seed.grant(user, CONNECTIONS, "system_cli.linux")
     _token, api_key = create_token(Membership.objects.get(pk=user.pk), "bench")
     _enrolment, enrolment = services.create_enrolment_token(owner, org)
-    return api_key, enrolment
+    return api_key, enrolment, user
 
 
 async def timed_echoes(socket, keys: int, send, receive) -> list[float]:
@@ -90,21 +90,18 @@ async def drain(receive, quiet: float = 0.05) -> None:
         pass
 
 
-async def through_portico(api_key: str) -> list[float]:
+async def through_portico(api_key: str, device_id: int, compression: str | None) -> list[float]:
     from websockets.asyncio.client import connect
 
-    from portico.devices.models import Device
-
     base = f"http://127.0.0.1:{ARGS.port}"
-    device = await asyncio.to_thread(lambda: Device.objects.filter(name="bench-echo", online=True).latest("pk"))
     request = urllib.request.Request(
         f"{base}/api/v1/remote-sessions/", method="POST",
-        data=json.dumps({"device": device.pk, "kind": "system_cli"}).encode(),
+        data=json.dumps({"device": device_id, "kind": "system_cli"}).encode(),
         headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"},
     )
     answer = await asyncio.to_thread(lambda: json.loads(urllib.request.urlopen(request).read()))
     socket = await connect(f"ws://127.0.0.1:{ARGS.port}{answer['socket']}", origin=base,
-                           additional_headers={"Authorization": f"Bearer {api_key}"}, compression=None)
+                           additional_headers={"Authorization": f"Bearer {api_key}"}, compression=compression)
     while json.loads(await socket.recv()).get("state") != "ready":
         pass
     await socket.send(json.dumps({"type": "resize", "cols": 200, "rows": 50}))
@@ -157,7 +154,7 @@ def main() -> None:
     import django
 
     django.setup()
-    api_key, enrolment = prepare()
+    api_key, enrolment, user = prepare()
     state = Path(tempfile.mkdtemp()) / "state.json"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     server = subprocess.Popen(
@@ -170,20 +167,24 @@ def main() -> None:
         agent_command = shutil.which("portico-agent", path=str(Path(sys.executable).parent)) or "portico-agent"
         subprocess.run([agent_command, "enrol", "--server", f"http://127.0.0.1:{ARGS.port}", "--token", enrolment,
                         "--state", str(state)], check=True, capture_output=True)
+        from portico import seed
         from portico.devices.models import Device
 
-        Device.objects.filter(agent_credential__isnull=False).filter(name=os.uname().nodename).update(name="bench-echo")
+        device_id = json.loads(state.read_text())["device_id"]
+        seed.assign(user, Device.objects.get(pk=device_id))
         agent = subprocess.Popen([agent_command, "run", "--state", str(state)], env=env,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 20
-        while not Device.objects.filter(name="bench-echo", online=True).exists():
+        while not Device.objects.filter(pk=device_id, online=True).exists():
             assert time.monotonic() < deadline, "the agent did not come online"
             time.sleep(0.2)
-        portico = asyncio.run(through_portico(api_key))
+        portico = asyncio.run(through_portico(api_key, device_id, None))
+        deflated = asyncio.run(through_portico(api_key, device_id, "deflate"))
         bare = asyncio.run(through_a_bare_relay())
         print("| path | keystrokes | p50 | p99 | max |")
         print("|---|---|---|---|---|")
         print(figures("browser → Portico → agent → bash → back", portico))
+        print(figures("the same, compressed (permessage-deflate, as browsers offer)", deflated))
         print(figures("the same client → a bare relay owning bash's PTY", bare))
     finally:
         if agent is not None:

@@ -7,6 +7,8 @@ import time
 import pytest
 import uvicorn
 
+from portico.remote.tests.support import RealAgent
+
 
 class AsgiServer:
     """Portico's ASGI application served by uvicorn in a thread of the test process, so it shares
@@ -87,3 +89,16 @@ def linux_user():
     except KeyError:
         subprocess.run(["useradd", "--create-home", "--shell", "/bin/bash", TEST_USER], check=True)
     return TEST_USER
+
+
+@pytest.fixture
+def start_agent(asgi_server, admin, org_a, tmp_path):
+    agents: list[RealAgent] = []
+
+    def start(*options: str) -> RealAgent:
+        agents.append(RealAgent(asgi_server, admin, org_a, tmp_path / f"agent-{len(agents)}.json", *options))
+        return agents[-1]
+
+    yield start
+    for agent in agents:
+        agent.stop()

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from channels.db import database_sync_to_async
@@ -15,6 +13,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from portico.devices.models import Device
 from portico.remote import services
+from portico.remote.tests.support import run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PATH = "/agent/v1/control"
@@ -33,12 +32,6 @@ def enrolled(admin, org_a):
     _token, raw = services.create_enrolment_token(admin, org_a)
     device, secret = services.enrol(services.Enrolment(raw, "pc-0417", "linux"))
     return device, f"Bearer {device.pk}.{secret}"
-
-
-def run(scenario: Callable[[], Awaitable[None]]) -> None:
-    """On a loop and thread of its own: the main thread may hold a browser driver's loop."""
-    with ThreadPoolExecutor(max_workers=1) as thread:
-        thread.submit(asyncio.run, asyncio.wait_for(scenario(), timeout=10)).result()
 
 
 def agent(header: str):

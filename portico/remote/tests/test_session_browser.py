@@ -7,81 +7,21 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from django.db import OperationalError
 from playwright.sync_api import Page, expect
 
 from portico import seed
 from portico.access.catalog import CONNECTIONS
-from portico.devices.models import Device
-from portico.remote import services
 from portico.remote.models import RemoteSession
 from portico.remote.tests.conftest import TEST_USER
+from portico.remote.tests.support import ended_sessions, until
 from tests.browser.pages import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
-
-
-def _until(check, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            found = check()
-        except OperationalError:  # SQLite's shared in-memory test database: the server is writing
-            found = None
-        if found:
-            return found
-        assert time.monotonic() < deadline, "not within the time"
-        time.sleep(0.05)
-
-
-def _ended_sessions(count: int) -> list[RemoteSession]:
-    """The sessions, once `count` of them have their end recorded (the server records it as the page closes)."""
-    return _until(lambda: RemoteSession.objects.filter(state="ended").count() == count
-                  and list(RemoteSession.objects.order_by("pk")))
-
-
-class RealAgent:
-    """`portico-agent` enrolled into `organization` and running with `options`, until the test ends."""
-
-    def __init__(self, server, admin, organization, state: Path, *options: str) -> None:
-        _token, raw = services.create_enrolment_token(admin, organization)
-        agent = [sys.executable, "-m", "portico_agent"]
-        enrolled = subprocess.run([*agent, "enrol", "--server", server.url, "--token", raw, "--state", str(state)],
-                                  capture_output=True, text=True, timeout=30)
-        assert enrolled.returncode == 0, enrolled.stderr
-        self.log = state.with_suffix(".log")
-        self.process = subprocess.Popen(
-            [*agent, "-v", "run", "--state", str(state), *options], stdout=self.log.open("w"), stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        self.device = _until(lambda: Device.objects.filter(organization=organization, online=True).exclude(os_version="").first())
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
-@pytest.fixture
-def start_agent(asgi_server, admin, org_a, tmp_path):
-    agents: list[RealAgent] = []
-
-    def start(*options: str) -> RealAgent:
-        agents.append(RealAgent(asgi_server, admin, org_a, tmp_path / f"agent-{len(agents)}.json", *options))
-        return agents[-1]
-
-    yield start
-    for agent in agents:
-        agent.stop()
 
 
 @pytest.fixture
@@ -144,7 +84,7 @@ def test_ra3_whoami_answers_the_user_in_one_command_line_and_root_in_the_other(
     expect(page.locator(".xterm-rows")).to_contain_text("back-6")
     page.get_by_role("button", name="Disconnect").click()
 
-    sessions = _ended_sessions(2)
+    sessions = ended_sessions(2)
     assert [(s.kind, s.end_reason) for s in sessions] == [("user_cli", "closed_by_user"), ("system_cli", "closed_by_user")]
     assert all(session.bytes_from_device > 0 and session.bytes_to_device > 0 for session in sessions)
 
@@ -161,7 +101,7 @@ def test_ra1_a_user_without_the_system_right_is_offered_no_system_command_line(s
     expect(buttons).to_have_text("User command line")
     answer = page.goto(f"/portal/devices/{agent.device.pk}/connect/system_cli/")
     assert answer.status == 404
-    assert _until(lambda: not RemoteSession.objects.filter(kind="system_cli").exists())
+    assert until(lambda: not RemoteSession.objects.filter(kind="system_cli").exists())
 
 
 @pytest.fixture
@@ -174,7 +114,7 @@ def x_display(tmp_path):
     display = f":{number}"
     xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1024x640x24", "-nolisten", "tcp"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _until(lambda: Path(f"/tmp/.X11-unix/X{number}").exists(), 10)
+    until(lambda: Path(f"/tmp/.X11-unix/X{number}").exists(), 10)
     typed = tmp_path / "typed.txt"
     xterm = subprocess.Popen(
         ["xterm", "-geometry", "80x24+0+0", "-e", "sh", "-c", f"cat > {typed}"],
@@ -206,9 +146,9 @@ def test_ra2_text_typed_into_the_screen_reaches_a_program_on_the_device(start_ag
     page.mouse.click(box["x"] + 60, box["y"] + 60)
     page.keyboard.type("hello from portico")
     page.keyboard.press("Enter")
-    _until(lambda: typed.exists() and "hello from portico" in typed.read_text(), 15)
+    until(lambda: typed.exists() and "hello from portico" in typed.read_text(), 15)
     page.get_by_role("button", name="Disconnect").click()
-    assert _ended_sessions(1)[0].end_reason == "closed_by_user"
+    assert ended_sessions(1)[0].end_reason == "closed_by_user"
 
 
 def test_ra2_view_only_keeps_keys_from_the_device(start_agent, open_page, x_display, user_org):
@@ -232,4 +172,4 @@ def test_ra2_view_only_keeps_keys_from_the_device(start_agent, open_page, x_disp
     page.keyboard.press("Enter")
     time.sleep(1.5)
     assert not typed.exists() or "must not arrive" not in typed.read_text()
-    assert _until(lambda: RemoteSession.objects.get().view_only)
+    assert until(lambda: RemoteSession.objects.get().view_only)

@@ -30,7 +30,8 @@ from portico.devices.models import Device
 from portico.identity.models import Membership
 from portico.remote import services
 from portico.remote.models import RemoteSession
-from portico.remote.tests.test_control import closing_code, run
+from portico.remote.tests.support import run
+from portico.remote.tests.test_control import closing_code
 from tests.support import PASSWORD, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -133,7 +134,7 @@ def test_ra3_bytes_flow_both_ways_and_the_session_is_audited(world):
         await control.close()
         return instruction["session"]
 
-    session_id = run_scenario(scenario)
+    session_id = run(scenario)
     session = _session(session_id)
     assert (session.state, session.end_reason, session.consent) == ("ended", "closed_by_user", "not_asked")
     assert session.bytes_to_device == len(b"whoami\r") and session.bytes_from_device == len("maria ✓\r\n".encode())
@@ -142,17 +143,6 @@ def test_ra3_bytes_flow_both_ways_and_the_session_is_audited(world):
     assert ended.after["kind"] == "user_cli" and ended.after["reason"] == "closed_by_user"
     assert ended.after["started_at"] and ended.after["ended_at"] and ended.after["bytes_to_device"] == 7
     assert AuditEvent.objects.filter(action="remote.session_started", actor=world.user).count() == 1
-
-
-def run_scenario(scenario):
-    """Like `run`, returning what the scenario returns."""
-    result = []
-
-    async def keep():
-        result.append(await scenario())
-
-    run(keep)
-    return result[0] if result else None
 
 
 def test_ra1_a_right_the_user_lacks_gets_no_page_no_token_and_no_api_token(world):
@@ -191,7 +181,7 @@ def test_a_crafted_browser_message_cannot_change_what_the_session_is(world):
         await control.close()
         return codes, instruction["session"]
 
-    codes, session_id = run_scenario(scenario)
+    codes, session_id = run(scenario)
     assert codes == [4400, 1000]
     assert _session(session_id).end_reason == "malformed"
 
@@ -204,9 +194,9 @@ def test_oversized_and_unparsable_browser_frames_close_the_session(world):
         await control.close()
         return codes
 
-    assert run_scenario(lambda: scenario(b"x" * (64 * 1024 + 1)))[0] == 4400
-    assert run_scenario(lambda: scenario("{not json"))[0] == 4400
-    assert run_scenario(lambda: scenario(json.dumps({"type": "resize", "cols": 10**6, "rows": 1})))[0] == 4400
+    assert run(lambda: scenario(b"x" * (64 * 1024 + 1)))[0] == 4400
+    assert run(lambda: scenario("{not json"))[0] == 4400
+    assert run(lambda: scenario(json.dumps({"type": "resize", "cols": 10**6, "rows": 1})))[0] == 4400
 
 
 def test_a_token_works_once_for_its_own_member_within_its_minute(world, org_a):
@@ -302,7 +292,7 @@ def test_perm5_id6_removing_the_right_ends_the_live_session_within_2_seconds(wor
         await control.close()
         return codes, instruction["session"]
 
-    codes, session_id = run_scenario(scenario)
+    codes, session_id = run(scenario)
     assert codes == [4410, 1000]
     assert _session(session_id).end_reason == "access_removed"
     assert AuditEvent.objects.get(action="remote.session_ended").after["reason"] == "access_removed"
@@ -323,7 +313,7 @@ def test_the_device_refusing_is_told_to_the_browser_and_recorded(world):
         await control.close()
         return ended, code, instruction["session"]
 
-    ended, code, session_id = run_scenario(scenario)
+    ended, code, session_id = run(scenario)
     assert ended == {"type": "ended", "reason": "refused", "refusal": "consent_denied"} and code == 4409
     session = _session(session_id)
     assert (session.end_reason, session.consent) == ("refused", "denied")
@@ -338,7 +328,7 @@ def test_an_agent_dropping_mid_session_ends_it_for_the_browser(world):
         await control.close()
         return instruction["session"]
 
-    assert _session(run_scenario(scenario)).end_reason == "agent_disconnected"
+    assert _session(run(scenario)).end_reason == "agent_disconnected"
 
 
 def test_no_agent_answering_ends_the_wait(world, settings):
@@ -353,7 +343,7 @@ def test_no_agent_answering_ends_the_wait(world, settings):
         await control.close()
         return code
 
-    assert run_scenario(scenario) == 4408
+    assert run(scenario) == 4408
 
 
 def test_a_browser_that_never_reads_ends_its_session_without_growing_the_server(world, settings):
@@ -370,7 +360,7 @@ def test_a_browser_that_never_reads_ends_its_session_without_growing_the_server(
         await control.close()
         return instruction["session"]
 
-    session = _session(run_scenario(scenario))
+    session = _session(run(scenario))
     assert session.end_reason == "not_reading"
     assert session.bytes_from_device < 50_000_000  # what queues and socket buffers held, not 300 MB
 
