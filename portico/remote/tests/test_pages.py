@@ -68,3 +68,30 @@ def test_grp3_revoking_an_agent_out_of_reach_is_a_404(client, admin, admin_scope
     sign_in(client, admin_scoped)
     assert client.post(reverse("remote:revoke_agent", args=[device.pk])).status_code == 404
     assert AgentCredential.objects.get(device=device).revoked_at is None
+
+
+def test_consent_before_sessions_is_chosen_per_organization_and_audited(client, admin, org_a):
+    from portico.audit.models import AuditEvent
+    from portico.remote.models import RemoteAccessSettings
+    from portico.remote.sessions import consent_of
+
+    assert consent_of(org_a.pk) == "notify"  # the default
+    sign_in(client, admin)
+    url = reverse("remote:organization_settings", args=[org_a.pk])
+    assert client.get(url).status_code == 200
+    answer = client.post(url, {"consent": "ask"})
+    assert answer.status_code == 302
+    assert RemoteAccessSettings.objects.get(organization=org_a).consent == "ask"
+    event = AuditEvent.objects.get(action="remote.settings_changed")
+    assert (event.before, event.after) == ({"consent": "notify"}, {"consent": "ask"})
+    page = client.post(url, {"consent": "whenever"})
+    assert page.status_code == 200 and page.context["form"].errors["consent"]
+    assert consent_of(org_a.pk) == "ask"
+
+
+@pytest.mark.parametrize("who, status", [("support", 403), ("finance", 403), ("admin_scoped", 404)])
+def test_only_who_changes_an_organization_chooses_its_consent(client, request, org_b, who, status):
+    sign_in(client, request.getfixturevalue(who))
+    url = reverse("remote:organization_settings", args=[org_b.pk])
+    assert client.get(url).status_code == status
+    assert client.post(url, {"consent": "none"}).status_code == status
