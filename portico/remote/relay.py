@@ -119,8 +119,16 @@ class BrowserSessionConsumer(_Relay):
             if not self.ready and time.monotonic() - started > sessions.agent_wait_seconds(self.consent):
                 await self._end(EndReason.AGENT_TIMEOUT, code=sessions.CLOSE_AGENT_TIMEOUT)
                 return
-            if not await database_sync_to_async(sessions.still_allowed)(self.session_id):
-                await self._end(EndReason.ACCESS_REMOVED, code=sessions.CLOSE_ACCESS_REMOVED)
+            try:
+                ending = await database_sync_to_async(sessions.why_it_must_end)(self.session_id)
+            except Exception:  # the database did not answer: ask again in a second
+                log.exception("checking remote session %s", self.session_id)
+                continue
+            if ending == EndReason.ACCESS_REMOVED:
+                await self._end(ending, code=sessions.CLOSE_ACCESS_REMOVED)
+                return
+            if ending:  # ended by the other end, whose word did not reach this one
+                await self._end(ending, tell_peer=False)
                 return
 
     async def disconnect(self, code: int) -> None:

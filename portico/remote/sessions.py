@@ -2,7 +2,7 @@
 request and at connect, the agent joining, and the end, audited.
 
 The policy is asked when the session is requested, again when the browser connects, and every
-second while it lasts (`still_allowed`): a disabled membership (ID-6), a removed role, grant or
+second while it lasts (`why_it_must_end`): a disabled membership (ID-6), a removed role, grant or
 assignment (PERM-5), a device moved out of reach, all end the session within two seconds,
 whichever code path made the change.
 """
@@ -191,18 +191,18 @@ def _allowed(actor: Membership, session: RemoteSession) -> bool:
     return session.device is not None and policy.can(actor, session.kind, session.device)
 
 
-def still_allowed(session_id: int) -> bool:
-    """Does the requester still hold this session's right (enabled, assigned, permitted, signed in)?"""
-    session = (
-        RemoteSession.objects.select_related("device", "membership")
-        .filter(pk=session_id).first()
-    )
-    if session is None or session.state == SessionState.ENDED or session.membership is None:
-        return False
+def why_it_must_end(session_id: int) -> str:
+    """Nothing (an empty reason) while the requester still holds this session's right (enabled,
+    assigned, permitted); otherwise why it ends: its recorded end, or access removed."""
+    session = RemoteSession.objects.select_related("device", "membership").filter(pk=session_id).first()
+    if session is not None and session.state == SessionState.ENDED:
+        return session.end_reason
+    if session is None or session.membership is None:
+        return EndReason.ACCESS_REMOVED
     actor = session.membership
     if session.started_at and actor.sessions_valid_after > session.started_at:
-        return False  # the membership was disabled and enabled again since: its sessions ended
-    return _allowed(actor, session)
+        return EndReason.ACCESS_REMOVED  # the membership was disabled and enabled again since
+    return "" if _allowed(actor, session) else EndReason.ACCESS_REMOVED
 
 
 # The agent joins, or refuses.
