@@ -1,9 +1,14 @@
-"""What the remote-access benchmarks share: their PostgreSQL database and a process's memory."""
+"""What the remote-access benchmarks share: their settings, their PostgreSQL database and a
+process's memory. Importing it sets the environment Django is then set up with."""
 
 from __future__ import annotations
 
 import os
 from urllib.parse import urlparse
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portico.settings")
+os.environ.setdefault("PORTICO_SECRET_KEY", "bench")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_remote")
 
 
 def prepare_database() -> None:

@@ -31,10 +31,6 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 from bench.remote.common import prepare_database, rss_kib  # noqa: E402
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portico.settings")
-os.environ.setdefault("PORTICO_SECRET_KEY", "bench")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_remote")
-
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 parser.add_argument("--agents", type=int, default=10_000)
 parser.add_argument("--heartbeats", type=int, default=10, help="heartbeats each agent sends in part (c)")

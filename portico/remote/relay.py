@@ -70,12 +70,7 @@ class _Relay(AsyncWebsocketConsumer):
         """End the session once: record it, tell the other end, close this socket."""
         if self.ended:
             return
-        self.ended = True
-        if self.session_id is not None:
-            await database_sync_to_async(sessions.end_session)(
-                self.session_id, reason, bytes_to_device=self.bytes_to_device,
-                bytes_from_device=self.bytes_from_device, detail=detail,
-            )
+        await self._record_end(reason, detail)
         if tell_peer and self.peer:
             try:
                 await self.channel_layer.send(self.peer, {"type": "relay.closed", "reason": reason})
@@ -83,6 +78,16 @@ class _Relay(AsyncWebsocketConsumer):
                 pass  # the other end stopped reading: its own checks end it
         await self._closing(reason)
         await self.close(code=code)
+
+    async def _record_end(self, reason: str, detail: str = "") -> None:
+        """This end is done: the session's end is recorded (once, by whichever end comes first) with
+        the bytes this end counted."""
+        self.ended = True
+        if self.session_id is not None:
+            await database_sync_to_async(sessions.end_session)(
+                self.session_id, reason, bytes_to_device=self.bytes_to_device,
+                bytes_from_device=self.bytes_from_device, detail=detail,
+            )
 
     async def _closing(self, reason: str) -> None:
         """Last words to this end before its socket closes."""
@@ -166,11 +171,7 @@ class BrowserSessionConsumer(_Relay):
         await self.send(bytes_data=event["bytes"])
 
     async def relay_closed(self, event: dict) -> None:
-        self.ended = True  # the other end recorded it
-        await database_sync_to_async(sessions.end_session)(
-            self.session_id, event["reason"], bytes_to_device=self.bytes_to_device,
-            bytes_from_device=self.bytes_from_device,
-        )
+        await self._record_end(event["reason"])  # the other end recorded it: this adds our bytes
         ended = {"type": "ended", "reason": event["reason"]}
         if event.get("refusal"):
             ended["refusal"] = event["refusal"]
@@ -200,15 +201,21 @@ def _signed_in(scope: dict) -> tuple[int | None, int | None]:
     return token.membership_id, token.membership.person_id
 
 
-def _resize(text: str | None) -> str | None:
-    """The browser's one text frame, `{"type": "resize", "cols": C, "rows": R}`, re-encoded; None otherwise."""
+def _small_object(text: str | None) -> dict:
+    """The JSON object of a short text frame; empty for anything else."""
     if text is None or len(text) > 200:
-        return None
+        return {}
     try:
         message = json.loads(text)
     except ValueError:
-        return None
-    if not isinstance(message, dict) or set(message) != {"type", "cols", "rows"} or message["type"] != "resize":
+        return {}
+    return message if isinstance(message, dict) else {}
+
+
+def _resize(text: str | None) -> str | None:
+    """The browser's one text frame, `{"type": "resize", "cols": C, "rows": R}`, re-encoded; None otherwise."""
+    message = _small_object(text)
+    if set(message) != {"type", "cols", "rows"} or message["type"] != "resize":
         return None
     cols, rows = message["cols"], message["rows"]
     for value in (cols, rows):
@@ -266,23 +273,14 @@ class AgentSessionConsumer(_Relay):
         await self.send(text_data=event["text"])
 
     async def relay_closed(self, event: dict) -> None:
-        self.ended = True
-        await database_sync_to_async(sessions.end_session)(
-            self.session_id, event["reason"], bytes_to_device=self.bytes_to_device,
-            bytes_from_device=self.bytes_from_device,
-        )
+        await self._record_end(event["reason"])
         await self.close(code=1000)
 
 
 def _ready(text: str | None) -> str | None:
     """The consent named by the agent's `{"type": "ready", "consent": ...}` frame; None for anything else."""
-    if text is None or len(text) > 200:
-        return None
-    try:
-        message = json.loads(text)
-    except ValueError:
-        return None
-    if not isinstance(message, dict) or message.get("type") != "ready":
+    message = _small_object(text)
+    if message.get("type") != "ready":
         return None
     consent = message.get("consent")
     return consent if consent in ("not_asked", "notified", "granted") else "not_asked"
