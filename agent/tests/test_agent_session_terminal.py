@@ -28,7 +28,7 @@ pytestmark = [
 
 
 @pytest.fixture(scope="session")
-def test_user() -> str:
+def unprivileged_user() -> str:
     """An unprivileged user with a login shell, made for the session when the system has none."""
     try:
         pwd.getpwnam(TEST_USER)
@@ -70,9 +70,9 @@ def test_system_command_line_runs_as_root():
     assert b"who=root home=/root term=xterm-256color" in output
 
 
-def test_user_command_line_runs_as_the_user(test_user):
+def test_user_command_line_runs_as_the_user(unprivileged_user):
     async def scenario():
-        async with serving(SessionOptions(session_user=test_user)) as (sessions, sockets):
+        async with serving(SessionOptions(session_user=unprivileged_user)) as (sessions, sockets):
             await sessions.open(open_message("user_cli"), _ignore)
             ws = await sockets.next()
             await ready(ws)
@@ -80,8 +80,8 @@ def test_user_command_line_runs_as_the_user(test_user):
             return await read_until(ws, b"tty=/dev/pts/")
 
     output = run(scenario()).decode()
-    user = pwd.getpwnam(test_user)
-    assert f"who={test_user} " in output
+    user = pwd.getpwnam(unprivileged_user)
+    assert f"who={unprivileged_user} " in output
     # Dropped all of root's groups, kept only the user's own.
     groups = re.search(r"groups=([\d ]+)", output).group(1).split()
     assert "0" not in groups and str(user.pw_gid) in groups
@@ -140,9 +140,9 @@ def test_utf8_round_trip():
 
 
 @pytest.mark.parametrize("kind", ["system_cli", "user_cli"])
-def test_closing_the_socket_kills_the_shell(kind, test_user):
+def test_closing_the_socket_kills_the_shell(kind, unprivileged_user):
     async def scenario():
-        async with serving(SessionOptions(session_user=test_user)) as (sessions, sockets):
+        async with serving(SessionOptions(session_user=unprivileged_user)) as (sessions, sockets):
             await sessions.open(open_message(kind), _ignore)
             ws = await sockets.next()
             await ready(ws)
@@ -208,9 +208,9 @@ def test_exit_closes_the_socket_normally():
     assert run(scenario()) == (1000, "shell exited")
 
 
-def test_several_sessions_at_once(test_user):
+def test_several_sessions_at_once(unprivileged_user):
     async def scenario():
-        async with serving(SessionOptions(session_user=test_user)) as (sessions, sockets):
+        async with serving(SessionOptions(session_user=unprivileged_user)) as (sessions, sockets):
             await sessions.open(open_message("system_cli", session="root-1"), _ignore)
             await sessions.open(open_message("user_cli", session="user-1"), _ignore)
             first, second = await sockets.next(), await sockets.next()
@@ -220,7 +220,7 @@ def test_several_sessions_at_once(test_user):
             await ready(user)
             await type_line(user, 'echo "who=$(whoami)."')
             await type_line(root, 'echo "who=$(whoami)."')
-            return await read_until(root, b"who=root."), await read_until(user, f"who={test_user}.".encode())
+            return await read_until(root, b"who=root."), await read_until(user, f"who={unprivileged_user}.".encode())
 
     root_output, user_output = run(scenario())
     assert f"who={TEST_USER}".encode() not in root_output

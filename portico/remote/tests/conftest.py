@@ -86,9 +86,13 @@ def linux_user():
         pytest.skip("opening a shell as another user needs root (runuser)")
     try:
         pwd.getpwnam(TEST_USER)
+        created = False
     except KeyError:
         subprocess.run(["useradd", "--create-home", "--shell", "/bin/bash", TEST_USER], check=True)
-    return TEST_USER
+        created = True
+    yield TEST_USER
+    if created:  # the machine is left as it was found
+        subprocess.run(["userdel", "--remove", TEST_USER], check=False, capture_output=True)
 
 
 @pytest.fixture
