@@ -10,6 +10,19 @@ from portico.api.models import ApiToken, hash_token
 from portico.audit import context
 
 
+def usable_token(key: str) -> ApiToken | None:
+    """The API token `key` names, unless it is revoked or its membership or person disabled (ID-6:
+    a disabled membership's tokens stop working at once)."""
+    token = (
+        ApiToken.objects.select_related("membership__person", "membership__partner", "membership__organization")
+        .filter(key_hash=hash_token(key), revoked_at__isnull=True)
+        .first()
+    )
+    if token is None or not token.membership.enabled or not token.membership.person.is_active:
+        return None
+    return token
+
+
 class BearerTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
@@ -20,13 +33,8 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         parts = header.split()
         if len(parts) != 2 or parts[0] != self.keyword:
             raise exceptions.AuthenticationFailed(_("Use 'Authorization: Bearer <token>'."))
-        token = (
-            ApiToken.objects.select_related("membership__person", "membership__partner", "membership__organization")
-            .filter(key_hash=hash_token(parts[1]), revoked_at__isnull=True)
-            .first()
-        )
-        if token is None or not token.membership.enabled or not token.membership.person.is_active:
-            # ID-6: a disabled membership's tokens stop working at once.
+        token = usable_token(parts[1])
+        if token is None:
             raise exceptions.AuthenticationFailed(_("Invalid or revoked token."))
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
         request._request.membership = token.membership

@@ -20,7 +20,7 @@ from channels.exceptions import ChannelFull
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from portico.api.models import ApiToken, hash_token
+from portico.api.authentication import usable_token
 from portico.identity.middleware import SESSION_MEMBERSHIP
 from portico.remote import services, sessions
 from portico.remote.consumers import MAX_MESSAGE_BYTES, _header
@@ -195,10 +195,8 @@ def _signed_in(scope: dict) -> tuple[int | None, int | None]:
     scheme, _space, key = _header(scope, b"authorization").partition(" ")
     if scheme != "Bearer" or not key:
         return None, None
-    token = ApiToken.objects.select_related("membership").filter(key_hash=hash_token(key.strip()), revoked_at__isnull=True).first()
-    if token is None or not token.membership.enabled:
-        return None, None
-    return token.membership_id, token.membership.person_id
+    token = usable_token(key.strip())
+    return (token.membership_id, token.membership.person_id) if token is not None else (None, None)
 
 
 def _small_object(text: str | None) -> dict:
