@@ -17,6 +17,7 @@ from aiosmtpd.controller import Controller
 
 from portico import seed
 from portico.access.roles import StaffRole
+from tests.asgi import AsgiServer
 from tests.support import PASSWORD, Inbox, sign_in
 
 # One Playwright for the whole run: its sync API cannot start twice in one thread.
@@ -170,6 +171,22 @@ def device_b(org_b):
 @pytest.fixture
 def foreign_device(foreign_org):
     return seed.device(foreign_org, "LITWARE-MAC", "mac", os_version="macOS 15")
+
+
+@pytest.fixture
+def asgi_server(transactional_db):
+    # The server's threads close their database connections after each use, as with
+    # CONN_MAX_AGE=0, so none is left open when the test database is dropped.
+    from django.db import connections
+
+    kept = connections.settings["default"]
+    max_age = kept["CONN_MAX_AGE"]
+    kept["CONN_MAX_AGE"] = 0
+    try:
+        with AsgiServer() as server:
+            yield server
+    finally:
+        kept["CONN_MAX_AGE"] = max_age
 
 
 @pytest.fixture(scope="session")
