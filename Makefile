@@ -41,7 +41,7 @@ demo-code:
 	@$(PY) manage.py demo_code "$(EMAIL)"
 
 system-packages:
-	scripts/apt-install chromium dovecot-imapd xvfb x11vnc xterm
+	scripts/apt-install chromium dovecot-imapd restic xvfb x11vnc xterm
 
 test: install system-packages
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "portico.access",
     "portico.devices",
     "portico.remote",
+    "portico.backups",
     "portico.tickets",
     "portico.saas",
     "portico.reports",
@@ -195,6 +196,12 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = BASE_DIR / "var" / "media"
+# Where devices' restic repositories keep their bytes (portico/backups/files.py): a storage class
+# and its options; an installation that outgrows one machine names object storage here.
+BACKUP_STORAGE = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": BASE_DIR / "var" / "backups"},
+}
 # No MEDIA_URL is served: ticket attachments leave only through an access-checked view.
 
 # Keys that seal secrets at rest (portico/notifications/secrets.py); derived from SECRET_KEY when empty.

@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("portico.access.urls")),
     path("", include("portico.devices.urls")),
     path("", include("portico.remote.urls")),
+    path("", include("portico.backups.urls")),
     path("", include("portico.tickets.urls")),
     path("", include("portico.saas.urls")),
     path("", include("portico.reports.urls")),

@@ -1,0 +1,161 @@
+"""The REST protocol by hand: who may reach a repository, which names pass, and what append-only
+refuses (issue 7)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+import pytest
+
+from portico.backups.models import BackupRepository
+from portico.backups.tests.support import basic, call
+from portico.remote import services as remote
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+V2 = "application/vnd.x.restic.rest.v2"
+
+
+@pytest.fixture
+def laptop(asgi_server, enrol):
+    """A device whose agent created its repository: (device, its Basic authorization)."""
+    device, secret = enrol("laptop-01")
+    authorization = basic(str(device.pk), secret)
+    assert call(asgi_server, "POST", f"/backups/v1/{device.pk}/?create=true", authorization=authorization).status == 200
+    return device, authorization
+
+
+def _post(server, device, authorization, path: str, body: bytes):
+    return call(server, "POST", f"/backups/v1/{device.pk}/{path}", authorization=authorization, body=body)
+
+
+def _named(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+def test_nothing_but_create_before_the_repository_exists(asgi_server, enrol):
+    device, secret = enrol("laptop-01")
+    authorization = basic(str(device.pk), secret)
+    assert call(asgi_server, "HEAD", f"/backups/v1/{device.pk}/config", authorization=authorization).status == 404
+    assert call(asgi_server, "GET", f"/backups/v1/{device.pk}/keys/", authorization=authorization).status == 404
+
+    assert call(asgi_server, "POST", f"/backups/v1/{device.pk}/?create=true", authorization=authorization).status == 200
+    assert BackupRepository.objects.filter(device=device).exists()
+    assert call(asgi_server, "GET", f"/backups/v1/{device.pk}/keys/", authorization=authorization).status == 200
+
+
+@pytest.mark.parametrize("authorization", [
+    "", "Bearer whatever", "Basic not-base64!", basic("x", "y"),
+])
+def test_no_credential_is_asked_for_one(asgi_server, laptop, authorization):
+    device, _authorization = laptop
+    reply = call(asgi_server, "GET", f"/backups/v1/{device.pk}/keys/", authorization=authorization)
+    assert reply.status == 401
+    assert reply.headers["WWW-Authenticate"] == 'Basic realm="portico-backups"'
+
+
+def test_a_wrong_or_revoked_secret_is_refused(asgi_server, laptop, admin):
+    device, authorization = laptop
+    assert call(asgi_server, "GET", f"/backups/v1/{device.pk}/keys/", authorization=basic(str(device.pk), "guess")).status == 401
+
+    remote.revoke_credential(admin, device)
+    assert call(asgi_server, "GET", f"/backups/v1/{device.pk}/keys/", authorization=authorization).status == 401
+
+
+def test_another_devices_agent_gets_nothing(asgi_server, laptop, enrol):
+    device, _authorization = laptop
+    other, secret = enrol("desktop-02")
+    for method, path in [("GET", "keys/"), ("HEAD", "config"), ("POST", "?create=true")]:
+        reply = call(asgi_server, method, f"/backups/v1/{device.pk}/{path}", authorization=basic(str(other.pk), secret))
+        assert reply.status == 404, (method, path)
+
+
+@pytest.mark.parametrize("path", [
+    "data/../x", "%2e%2e/config", "data/..%2f..%2fconfig", "data/" + "A" * 64, "data/" + "a" * 63,
+    "data/" + "a" * 65, "data/" + "g" * 64, "secrets/" + "a" * 64, "keys/" + "a" * 64 + "/x", "config/x", "data",
+])
+def test_bad_names_are_refused(asgi_server, laptop, path, backup_storage):
+    device, authorization = laptop
+    for method in ("GET", "POST", "DELETE"):
+        reply = call(asgi_server, method, f"/backups/v1/{device.pk}/{path}", authorization=authorization, body=b"x")
+        assert reply.status == 400, (method, path, reply.status)
+    assert not any(path.is_file() for path in backup_storage.rglob("*"))
+
+
+def test_a_data_file_must_be_named_by_its_hash(asgi_server, laptop, backup_storage):
+    device, authorization = laptop
+    body = os.urandom(1000)
+    assert _post(asgi_server, device, authorization, f"data/{_named(b'other bytes')}", body).status == 400
+    assert _post(asgi_server, device, authorization, f"snapshots/{_named(b'other bytes')}", body).status == 400
+    assert not any(path.is_file() for path in backup_storage.rglob("*"))
+
+    assert _post(asgi_server, device, authorization, f"data/{_named(body)}", body).status == 200
+    assert (backup_storage / str(device.pk) / "data" / _named(body)[:2] / _named(body)).read_bytes() == body
+
+
+def test_what_is_written_cannot_be_overwritten_or_deleted(asgi_server, laptop):
+    device, authorization = laptop
+    body, forged = b"pack bytes", b"forged bytes"
+    for file_type in ("data", "keys", "snapshots", "index"):
+        path = f"{file_type}/{_named(body)}"
+        assert _post(asgi_server, device, authorization, path, body).status == 200
+        assert _post(asgi_server, device, authorization, path, body).status == 403
+        assert _post(asgi_server, device, authorization, path, forged).status == 403
+        assert call(asgi_server, "DELETE", f"/backups/v1/{device.pk}/{path}", authorization=authorization).status == 403
+        assert call(asgi_server, "GET", f"/backups/v1/{device.pk}/{path}", authorization=authorization).body == body
+    assert _post(asgi_server, device, authorization, "config", b"the config").status == 200
+    assert _post(asgi_server, device, authorization, "config", b"another config").status == 403
+    assert call(asgi_server, "DELETE", f"/backups/v1/{device.pk}/config", authorization=authorization).status == 403
+    assert call(asgi_server, "DELETE", f"/backups/v1/{device.pk}/", authorization=authorization).status == 403
+    assert call(asgi_server, "GET", f"/backups/v1/{device.pk}/config", authorization=authorization).body == b"the config"
+
+
+def test_the_agent_removes_its_own_locks(asgi_server, laptop):
+    device, authorization = laptop
+    lock = b"a lock"
+    path = f"/backups/v1/{device.pk}/locks/{_named(lock)}"
+    assert _post(asgi_server, device, authorization, f"locks/{_named(lock)}", lock).status == 200
+    assert call(asgi_server, "HEAD", path, authorization=authorization).status == 200
+    assert call(asgi_server, "DELETE", path, authorization=authorization).status == 200
+    assert call(asgi_server, "HEAD", path, authorization=authorization).status == 404
+    assert call(asgi_server, "DELETE", path, authorization=authorization).status == 404
+
+
+def test_listings_in_both_versions(asgi_server, laptop):
+    device, authorization = laptop
+    bodies = [b"first pack", b"second pack, longer"]
+    for body in bodies:
+        assert _post(asgi_server, device, authorization, f"data/{_named(body)}", body).status == 200
+
+    v2 = call(asgi_server, "GET", f"/backups/v1/{device.pk}/data/", authorization=authorization, Accept=V2)
+    assert v2.headers["Content-Type"] == V2
+    assert sorted(json.loads(v2.body), key=lambda entry: entry["name"]) == sorted(
+        [{"name": _named(body), "size": len(body)} for body in bodies], key=lambda entry: entry["name"]
+    )
+    v1 = call(asgi_server, "GET", f"/backups/v1/{device.pk}/data/", authorization=authorization)
+    assert sorted(json.loads(v1.body)) == sorted(_named(body) for body in bodies)
+    empty = call(asgi_server, "GET", f"/backups/v1/{device.pk}/snapshots/", authorization=authorization, Accept=V2)
+    assert json.loads(empty.body) == []
+
+
+def test_parts_of_a_file_are_read_by_range(asgi_server, laptop):
+    device, authorization = laptop
+    body = os.urandom(3 * 1024 * 1024 + 17)
+    path = f"/backups/v1/{device.pk}/data/{_named(body)}"
+    assert _post(asgi_server, device, authorization, f"data/{_named(body)}", body).status == 200
+
+    head = call(asgi_server, "HEAD", path, authorization=authorization)
+    assert (head.status, head.headers["Content-Length"], head.body) == (200, str(len(body)), b"")
+    whole = call(asgi_server, "GET", path, authorization=authorization)
+    assert (whole.status, whole.body) == (200, body)
+    middle = call(asgi_server, "GET", path, authorization=authorization, Range="bytes=1048570-2097160")
+    assert (middle.status, middle.body) == (206, body[1048570:2097161])
+    assert middle.headers["Content-Range"] == f"bytes 1048570-2097160/{len(body)}"
+    tail = call(asgi_server, "GET", path, authorization=authorization, Range="bytes=3145000-")
+    assert (tail.status, tail.body) == (206, body[3145000:])
+    last = call(asgi_server, "GET", path, authorization=authorization, Range="bytes=-10")
+    assert (last.status, last.body) == (206, body[-10:])
+    beyond = call(asgi_server, "GET", path, authorization=authorization, Range=f"bytes={len(body)}-")
+    assert (beyond.status, beyond.headers["Content-Range"]) == (416, f"bytes */{len(body)}")
