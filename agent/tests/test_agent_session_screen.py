@@ -12,6 +12,7 @@ import struct
 import subprocess
 import sys
 import time
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -34,19 +35,25 @@ from portico_agent.rfb import ViewOnlyFilter, ViewOnlyViolation
 from portico_agent.sessions import SessionOptions
 
 
+@asynccontextmanager
+async def handshaken(vnc: FakeVnc, view_only: bool):
+    """A remote control session to `vnc`, ready and past the RFB handshake: its socket."""
+    server = await asyncio.start_server(vnc.handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server, serving(SessionOptions(vnc_port=port)) as (sessions, sockets):
+        await sessions.open(open_message("remote_control", view_only=view_only), ControlSide().send)
+        ws = await sockets.next()
+        assert await ready(ws) == {"type": "ready", "consent": "not_asked"}
+        await Viewer(ws).handshake()
+        yield ws
+
+
 def tunnel(view_only: bool, messages: list[bytes], expected: bytes) -> tuple[FakeVnc, bytes]:
     """Send `messages` through a remote control session once handshaken; what the VNC server got."""
     vnc = FakeVnc()
 
     async def scenario():
-        server = await asyncio.start_server(vnc.handle, "127.0.0.1", 0)
-        port = server.sockets[0].getsockname()[1]
-        async with server, serving(SessionOptions(vnc_port=port)) as (sessions, sockets):
-            await sessions.open(open_message("remote_control", view_only=view_only), ControlSide().send)
-            ws = await sockets.next()
-            assert await ready(ws) == {"type": "ready", "consent": "not_asked"}
-            viewer = Viewer(ws)
-            await viewer.handshake()
+        async with handshaken(vnc, view_only) as ws:
             for message in messages:
                 await ws.send(message)
             await eventually(lambda: len(vnc.received) >= len(expected))
@@ -75,13 +82,7 @@ def test_view_only_ends_the_session_on_a_message_it_cannot_measure():
     vnc = FakeVnc()
 
     async def scenario():
-        server = await asyncio.start_server(vnc.handle, "127.0.0.1", 0)
-        port = server.sockets[0].getsockname()[1]
-        async with server, serving(SessionOptions(vnc_port=port)) as (sessions, sockets):
-            await sessions.open(open_message("remote_control", view_only=True), ControlSide().send)
-            ws = await sockets.next()
-            await ready(ws)
-            await Viewer(ws).handshake()
+        async with handshaken(vnc, view_only=True) as ws:
             await ws.send(UPDATE_REQUEST)
             await eventually(lambda: vnc.received)
             await ws.send(b"\x7f\x00\x00\x00")
