@@ -197,11 +197,34 @@ STORAGES = {
 }
 MEDIA_ROOT = BASE_DIR / "var" / "media"
 # Where devices' restic repositories keep their bytes (portico/backups/files.py): a storage class
-# and its options; an installation that outgrows one machine names object storage here.
-BACKUP_STORAGE = {
-    "BACKEND": "django.core.files.storage.FileSystemStorage",
-    "OPTIONS": {"location": BASE_DIR / "var" / "backups"},
-}
+# and its options. A folder by default; with BACKUP_S3_BUCKET, a bucket of S3-compatible object
+# storage through django-storages (README, "Running it for real"). Unset credentials are left to
+# boto3's and restic's own search (AWS_* variables, ~/.aws, an instance role).
+BACKUP_STORAGE: dict[str, object]
+if os.environ.get("BACKUP_S3_BUCKET"):
+    BACKUP_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["BACKUP_S3_BUCKET"],
+            "location": os.environ.get("BACKUP_S3_PREFIX", "backups"),
+            **{
+                option: os.environ[variable]
+                for option, variable in (
+                    ("endpoint_url", "BACKUP_S3_ENDPOINT_URL"), ("region_name", "BACKUP_S3_REGION"),
+                    ("access_key", "BACKUP_S3_ACCESS_KEY_ID"), ("secret_key", "BACKUP_S3_SECRET_ACCESS_KEY"),
+                )
+                if os.environ.get(variable)
+            },
+        },
+    }
+else:
+    BACKUP_STORAGE = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": BASE_DIR / "var" / "backups"},
+    }
+# The server's restic (portico/backups/restic.py) and the cache it keeps of repositories' indexes.
+RESTIC_BINARY = os.environ.get("RESTIC_BINARY", "restic")
+BACKUP_CACHE_DIR = os.environ.get("BACKUP_CACHE_DIR", str(BASE_DIR / "var" / "restic-cache"))
 # No MEDIA_URL is served: ticket attachments leave only through an access-checked view.
 
 # Keys that seal secrets at rest (portico/notifications/secrets.py); derived from SECRET_KEY when empty.

@@ -16,6 +16,10 @@ class DeviceFilterForm(forms.Form):
     online = forms.ChoiceField(
         label=_("State"), required=False, choices=[("", _("Online and offline")), ("1", _("Online")), ("0", _("Offline"))]
     )
+    backup = forms.ChoiceField(label=_("Backup"), required=False, choices=[
+        ("", _("Any backup state")), ("problem", _("Backup failed or missed")), ("on", _("Backed up")),
+        ("off", _("Not backed up")),
+    ])
 
     def __init__(self, *args, organizations, **kwargs):
         super().__init__(*args, **kwargs)

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from portico.access import policy
 from portico.access.catalog import CONNECTION_ACTIONS, DeviceAction
 from portico.access.policy import Action
+from portico.backups import pages as backup_pages
 from portico.devices import services
 from portico.devices.forms import DeviceFilterForm, DeviceForm
 from portico.devices.models import Device
@@ -46,13 +47,21 @@ def filtered_devices(queryset, data: dict):
         queryset = queryset.filter(os_family=data["os_family"])
     if data.get("online") in ("0", "1"):
         queryset = queryset.filter(online=data["online"] == "1")
+    if data.get("backup") == "problem":
+        queryset = queryset.filter(backup_enabled=True, backup_policy__last_result__in=backup_pages.PROBLEMS)
+    elif data.get("backup") == "on":
+        queryset = queryset.filter(backup_enabled=True)
+    elif data.get("backup") == "off":
+        queryset = queryset.filter(backup_enabled=False)
     return queryset
 
 
 @membership_required(MembershipKind.STAFF)
 def device_list(request: HttpRequest) -> HttpResponse:
     filters = DeviceFilterForm(request.GET or None, organizations=_organizations(request))
-    devices = policy.restrict(Device.objects.select_related("organization"), request.membership, Action.VIEW)
+    devices = policy.restrict(
+        Device.objects.select_related("organization", "backup_policy"), request.membership, Action.VIEW
+    )
     if filters.is_valid():
         devices = filtered_devices(devices, filters.cleaned_data)
     page = page_of(devices.order_by("name", "id"), request.GET.get("page"), PAGE_SIZE)
@@ -81,6 +90,7 @@ def device_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "consent_label": Consent(remote_sessions.consent_of(device.organization_id)).label,
             "can_change_consent": policy.can(request.membership, Action.CHANGE, device.organization),
             "remote_sessions": remote_sessions.recent_of(device),
+            **backup_pages.device_card(device),
         },
     )
 

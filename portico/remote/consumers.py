@@ -18,10 +18,21 @@ from datetime import datetime
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from portico.backups import services as backups
 from portico.remote import services, sessions
 from portico.remote.models import AgentCredential, EndReason
 
 MAX_MESSAGE_BYTES = 64 * 1024
+# What agents report about backups and restores (docs/agent-protocol.md), and who records it.
+RUN_REPORTS = {
+    "backup.progress": backups.progress,
+    "backup.done": backups.backup_done,
+    "backup.failed": backups.backup_failed,
+    "restore.progress": backups.progress,
+    "restore.done": backups.restore_done,
+    "restore.failed": backups.restore_failed,
+}
+KNOWN_TYPES = ("heartbeat", "inventory", "session.refused", *RUN_REPORTS)
 INVENTORY_FIELDS = ("hostname", "os_family", "os_version", "logged_in_user", "ip_addresses", "agent_version")
 
 
@@ -83,6 +94,7 @@ class AgentControlConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_discard(self.group, self.channel_name)
         HEARD_FROM.forget(self.credential.device_id)  # a late flush must not bring it back online
         await database_sync_to_async(services.disconnected)(self.credential, self.since)
+        await database_sync_to_async(backups.agent_disconnected)(self.credential.device_id)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         message = self._parsed(text_data, bytes_data)
@@ -93,6 +105,9 @@ class AgentControlConsumer(AsyncWebsocketConsumer):
             HEARD_FROM.note(self.credential.device_id)
         elif message["type"] == "session.refused":
             await self._session_refused(message)
+        elif message["type"] in RUN_REPORTS:
+            HEARD_FROM.note(self.credential.device_id)
+            await database_sync_to_async(RUN_REPORTS[message["type"]])(self.credential, message)
         elif message["type"] == "inventory":
             inventory = services.Inventory(**{
                 name: message[name] for name in INVENTORY_FIELDS if name in message
@@ -108,7 +123,9 @@ class AgentControlConsumer(AsyncWebsocketConsumer):
             message = json.loads(text_data)
         except ValueError:
             return None
-        if not isinstance(message, dict) or message.get("type") not in ("heartbeat", "inventory", "session.refused"):
+        if not isinstance(message, dict) or message.get("type") not in KNOWN_TYPES:
+            return None
+        if message["type"] in RUN_REPORTS and not _valid_job(message.get("job")):
             return None
         if message["type"] == "inventory" and not _valid_inventory(message):
             return None
@@ -131,11 +148,19 @@ class AgentControlConsumer(AsyncWebsocketConsumer):
         """A browser asked for a session on this device: the agent hears what it may be."""
         await self._send(event)
 
+    async def agent_command(self, event: dict) -> None:
+        """A backup or restore the server asks of this device (portico.backups.services)."""
+        await self._send(event["message"])
+
     async def credential_revoked(self, event: dict) -> None:
         await self.close(code=services.CLOSE_REVOKED)
 
     async def _send(self, message: dict) -> None:
         await self.send(text_data=json.dumps(message))
+
+
+def _valid_job(job: object) -> bool:
+    return isinstance(job, str) and job.isdigit() and len(job) <= 18
 
 
 def _valid_refusal(message: dict) -> bool:

@@ -265,13 +265,13 @@ def revoke_credential(actor: Membership, device: Device) -> None:
             "agent.credential_revoked", actor=actor, obj=device, partner_id=device.partner_id,
             organization_id=device.organization_id,
         )
-        transaction.on_commit(lambda: _tell_agent(device.pk, {"type": "credential.revoked"}))
+        transaction.on_commit(lambda: tell_agent(device.pk, {"type": "credential.revoked"}))
 
 
 def credential_deleted(sender, instance: AgentCredential, **kwargs) -> None:
     """A credential deleted (with its device): the agent's live connection closes as revoked."""
-    transaction.on_commit(lambda: _tell_agent(instance.device_id, {"type": "credential.revoked"}))
+    transaction.on_commit(lambda: tell_agent(instance.device_id, {"type": "credential.revoked"}))
 
 
-def _tell_agent(device_id: int, message: dict) -> None:
+def tell_agent(device_id: int, message: dict) -> None:
     async_to_sync(get_channel_layer().group_send)(device_group(device_id), message)

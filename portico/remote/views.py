@@ -89,8 +89,13 @@ def my_devices(request: HttpRequest) -> HttpResponse:
         action: set(policy.restrict(Device.objects.filter(pk__in=pks), actor, action).values_list("pk", flat=True))
         for action in CONNECTION_ACTIONS
     }
+    restorable = set(
+        policy.restrict(Device.objects.filter(pk__in=pks, backup_policy__isnull=False), actor, DeviceAction.RESTORE)
+        .values_list("pk", flat=True)
+    )
     for device in page:
         device.connections = [DeviceAction(action) for action in CONNECTION_ACTIONS if device.pk in allowed[action]]
+        device.restorable = device.pk in restorable
     return render(request, "remote/my_devices.html", {"page": page, "filters": filters})
 
 

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from portico.access import policy
 from portico.access.policy import Action, SubscriptionAction
+from portico.backups import pages as backup_pages
 from portico.identity.models import Membership, MembershipKind
 from portico.identity.views import membership_required
 from portico.saas import services
@@ -199,6 +200,7 @@ def organization_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "needs_authentication": subscription.credential_status == CredentialStatus.NEED_AUTHENTICATION,
             "can_send_reset": policy.can(actor, SubscriptionAction.SEND_RESET_PASSWORD, subscription),
             "client_login_denial": policy.client_login_denial(actor, subscription, policy.manages_groups(actor)),
+            "device_backups": backup_pages.organization_health(actor, subscription.organization_id),
         },
     )
 
