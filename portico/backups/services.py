@@ -171,7 +171,8 @@ def _running(device_id: int) -> BackupRun | None:
 
 
 def _online(device: Device) -> bool:
-    return device.online and AgentCredential.objects.filter(device=device, revoked_at__isnull=True).exists()
+    """Is the device's agent connected now (read afresh: the caller's copy may be old)?"""
+    return AgentCredential.objects.filter(device_id=device.pk, revoked_at__isnull=True, device__online=True).exists()
 
 
 def _note_result(device_id: int, run: BackupRun) -> None:
@@ -339,7 +340,11 @@ def maintain(device_id: int) -> None:
     device, password = policy.device, secrets.decrypt(policy.password_sealed)
     problems = []
     try:
-        index.synchronise(device, password)
+        for snapshot in index.synchronise(device, password):
+            # restic 0.14's summary names the snapshot by its short id; the run keeps the full one.
+            BackupRun.objects.filter(
+                device=device, kind=RunKind.BACKUP, snapshot_id__in=(snapshot.short_id, snapshot.snapshot_id)
+            ).update(snapshot_id=snapshot.snapshot_id)
         keep = [
             f"--keep-{name.replace('_', '-')}={value}" for name in ("last", "daily", "weekly", "monthly")
             if (value := getattr(policy, f"keep_{name}"))
