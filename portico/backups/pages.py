@@ -89,7 +89,8 @@ def browse(request: HttpRequest, pk: int) -> HttpResponse:
     if asked and snapshot is None:
         raise Http404  # another device's snapshot, or one forgotten: as if it never existed
     path = _folder_path(request.POST.get("path") or request.GET.get("path"))
-    query = (request.GET.get("q") or "").strip()[:MAX_SEARCH]
+    # A NUL would end the pattern early in SQLite and is refused by PostgreSQL; no name holds one.
+    query = (request.GET.get("q") or "").replace("\x00", "").strip()[:MAX_SEARCH]
     selected = request.POST.getlist("paths") if request.method == "POST" else request.GET.getlist("select")
     form = RestoreForm(request.POST if request.method == "POST" else None, choices=selected)
     if request.method == "POST" and snapshot is not None and form.is_valid():
