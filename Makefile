@@ -33,7 +33,7 @@ demo-data: install
 	$(PY) manage.py load_demo
 
 demo: demo-data
-	@scripts/apt-install xvfb x11vnc xterm || echo "Without Xvfb, x11vnc and xterm the demo device offers no remote control."
+	@scripts/apt-install xvfb x11vnc xterm restic || echo "Without Xvfb, x11vnc and xterm the demo device offers no remote control; without restic, no backups."
 	$(PY) manage.py collectstatic --noinput -v 0
 	scripts/serve-demo $(PORT)
 

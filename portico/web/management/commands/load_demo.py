@@ -235,6 +235,30 @@ class Command(BaseCommand):
                     created_at=when, updated_at=when + timedelta(hours=len(replies), minutes=5)
                 )
 
+    def _backup_health(self, devices, now) -> None:
+        """The demo's devices without an agent show the backup health technicians meet: most
+        backed up last night, a laptop that was off when its backup was due, one that failed."""
+        from portico.backups.models import BackupPolicy, RunState
+        from portico.notifications import secrets
+
+        outcomes = {
+            "LT-014": (RunState.MISSED, "The device was offline when its backup was due."),
+            "LT-022": (RunState.FAILED, "Fatal: unable to save snapshot: no space left on the device's disk for restic's cache"),
+        }
+        for device in devices:
+            if not device.backup_enabled:
+                continue
+            result, message = outcomes.get(device.name.split("-", 1)[1], (RunState.SUCCEEDED, ""))
+            last_run = now - timedelta(hours=7)
+            BackupPolicy.objects.create(
+                device=device, paths=["/Users"] if device.os_family == "mac" else ["C:\\Users"],
+                exclude=["*.tmp"], password_sealed=secrets.encrypt(f"demo-{device.pk}"),
+                next_run_at=now.replace(hour=1, minute=0, second=0, microsecond=0) + timedelta(days=1),
+                last_run_at=last_run, last_result=result, last_message=message,
+                last_success_at=last_run if result == RunState.SUCCEEDED else last_run - timedelta(days=3),
+                source_bytes=48_000_000_000 + device.pk * 1_000_000, stored_bytes=31_000_000_000 + device.pk * 700_000,
+            )
+
     def _devices_and_access(self, partner, orgs, end_users, support) -> None:
         """Devices in every organization, assigned to its end users; roles; a scoped Support user."""
         now = timezone.now()
@@ -255,6 +279,7 @@ class Command(BaseCommand):
                 )
                 for n, (suffix, os_family, version, online) in enumerate(DEVICES)
             ]
+        self._backup_health([device for org_devices in devices.values() for device in org_devices], now)
         roles = [seed.role(partner, name, *codes, description=text) for name, text, codes in ROLES]
         for n, member in enumerate(end_users):
             if member.all_organizations:
