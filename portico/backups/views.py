@@ -124,12 +124,10 @@ def _byte_range(header: str, size: int) -> tuple[int, int] | None:
     return start, end - start + 1
 
 
-async def _chunks(opened, start: int, length: int) -> AsyncIterator[bytes]:
+async def _chunks(opened: files.Readable, length: int) -> AsyncIterator[bytes]:
     # Not in the thread of sync views (thread_sensitive=False): a slow reader holds no one else up.
     read = sync_to_async(opened.read, thread_sensitive=False)
     try:
-        if start:
-            await sync_to_async(opened.seek, thread_sensitive=False)(start)
         while length > 0:
             chunk = await read(min(CHUNK, length))
             if not chunk:
@@ -141,9 +139,9 @@ async def _chunks(opened, start: int, length: int) -> AsyncIterator[bytes]:
 
 
 def _send(request: HttpRequest, storage: Storage, key: str) -> HttpResponseBase:
-    if not storage.exists(key):
+    size = files.size(storage, key)
+    if size is None:
         return _status(404)
-    size = storage.size(key)
     try:
         wanted = _byte_range(request.headers.get("Range", ""), size)
     except OutsideTheFile:
@@ -157,7 +155,8 @@ def _send(request: HttpRequest, storage: Storage, key: str) -> HttpResponseBase:
         response = HttpResponse(status=status, content_type="application/octet-stream")
     else:
         response = StreamingHttpResponse(
-            _chunks(storage.open(key, "rb"), start, length), status=status, content_type="application/octet-stream"
+            _chunks(files.read(storage, key, start, length), length), status=status,
+            content_type="application/octet-stream",
         )
     response["Content-Length"] = str(length)
     response["Accept-Ranges"] = "bytes"
