@@ -198,8 +198,9 @@ STORAGES = {
 MEDIA_ROOT = BASE_DIR / "var" / "media"
 # Where devices' restic repositories keep their bytes (portico/backups/files.py): a storage class
 # and its options. A folder by default; with BACKUP_S3_BUCKET, a bucket of S3-compatible object
-# storage through django-storages (README, "Running it for real"). Unset credentials are left to
-# boto3's and restic's own search (AWS_* variables, ~/.aws, an instance role).
+# storage through django-storages (README, "Running it for real"). Without BACKUP_S3_ACCESS_KEY_ID,
+# django-storages reads AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, and the server's restic gets
+# the same (backups/location.py); without any, both fall back to the machine's instance role.
 BACKUP_STORAGE: dict[str, object]
 if os.environ.get("BACKUP_S3_BUCKET"):
     BACKUP_STORAGE = {
