@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import posixpath
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -36,6 +37,8 @@ from portico.identity.models import Membership
 from portico.notifications import secrets
 from portico.remote import services as remote
 from portico.remote.models import AgentCredential
+
+log = logging.getLogger(__name__)
 
 # A run that reported nothing for this long has failed (its agent or its node died).
 STALE_MINUTES = 15
@@ -286,7 +289,19 @@ def backup_failed(credential: AgentCredential, message: dict) -> None:
         run = _run_of(credential, message, RunKind.BACKUP)
         if run is None:
             return
-        _fail(run, str(message.get("message") or _("The agent gave no reason."))[:2000])
+        said = str(message.get("message") or _("The agent gave no reason."))
+        # What the server saw itself (its storage full) comes first: restic only saw an HTTP error.
+        _fail(run, f"{run.message}\n{said}"[:2000] if run.message else said[:2000])
+
+
+def storage_full(device_id: int) -> None:
+    """The backup storage refused a file of the device for want of space: its running backup
+    will fail, and says why; the server's log tells the administrator."""
+    log.error("backup storage full: a file of device %s could not be stored", device_id)
+    BackupRun.objects.filter(device_id=device_id, kind=RunKind.BACKUP, state=RunState.RUNNING, message="").update(
+        message=str(_("The backup storage on the server is full: no snapshot was made this time, and the "
+                      "snapshots kept so far are intact. The server's administrator must free or add space."))
+    )
 
 
 def _fail(run: BackupRun, message: str) -> None:

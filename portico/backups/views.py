@@ -6,6 +6,7 @@ iterator, as Django under ASGI would otherwise read a whole file into memory bef
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import re
@@ -83,7 +84,7 @@ def repository(request: HttpRequest, device_id: int, path: str = "") -> HttpResp
     if request.method in ("GET", "HEAD"):
         return _send(request, storage, key)
     if request.method == "POST":
-        return _store(request, storage, key, file_type, name)
+        return _store(request, storage, key, file_type, name, device_id)
     if request.method == "DELETE":
         return _delete(storage, key, file_type)
     return HttpResponseNotAllowed(["GET", "HEAD", "POST", "DELETE"])
@@ -177,25 +178,45 @@ def _receive(request: HttpRequest, name: str) -> tuple[TemporaryUploadedFile, st
     return upload, digest.hexdigest()
 
 
-def _store(request: HttpRequest, storage: Storage, key: str, file_type: str, name: str) -> HttpResponse:
-    exists = storage.exists(key)
-    if exists and file_type != "locks":  # append-only: what is written stays as it was
-        return _status(403)
+def _store(request: HttpRequest, storage: Storage, key: str, file_type: str, name: str, device_id: int) -> HttpResponse:
     upload, digest = _receive(request, name or "config")
     with upload:
         # Every file but the config is named by the SHA-256 of its bytes: another name is a
         # corrupted or forged upload.
         if file_type != "config" and digest != name:
             return _status(400)
-        if exists:
+        if storage.exists(key):
+            if file_type == "config":
+                return _status(403)  # append-only: what is written stays as it was
+            if file_type != "locks" and _intact(storage, key, name):
+                return _status(200)  # restic sending again what is stored (a lost answer): nothing changes
+            # A lock written again, or a stored file whose bytes no longer match its name (a
+            # server stopped mid-write): the upload, checked above, takes its place.
             storage.delete(key)
-        saved = storage.save(key, upload)
+        try:
+            saved = storage.save(key, upload)
+        except OSError as error:
+            # Nothing half-written may stay under a name restic trusts.
+            if storage.exists(key):
+                storage.delete(key)
+            if error.errno in (errno.ENOSPC, errno.EDQUOT):
+                services.storage_full(device_id)
+                return _status(507)
+            raise
     if saved != key:
         # A concurrent upload of the same name was stored first; the storage kept this one aside.
         storage.delete(saved)
         if file_type == "config":
             return _status(403)
     return _status(200)
+
+
+def _intact(storage: Storage, key: str, name: str) -> bool:
+    digest = hashlib.sha256()
+    with storage.open(key, "rb") as stored:
+        while chunk := stored.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest() == name
 
 
 def _delete(storage: Storage, key: str, file_type: str) -> HttpResponse:
