@@ -9,16 +9,16 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import subprocess
 import urllib.request
 import zipfile
-from datetime import datetime, time, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from websockets.asyncio.client import connect
 
 from portico import seed
@@ -254,7 +254,7 @@ def test_an_offline_device_misses_its_scheduled_backup(world):
 ])
 def test_the_schedule_starts_at_its_time_then_every_interval(interval, after, expected):
     policy = BackupPolicy(interval_hours=interval, start_time=time(1, 0))
-    zone = dt_timezone.utc
+    zone = UTC
     moment = datetime.fromisoformat(after).replace(tzinfo=zone)
-    with __import__("django.utils.timezone", fromlist=["override"]).override(zone):
+    with timezone.override(zone):
         assert services.next_run(policy, moment) == datetime.fromisoformat(expected).replace(tzinfo=zone)
