@@ -81,7 +81,12 @@ def _crumbs(path: str) -> list[tuple[str, str]]:
 def browse(request: HttpRequest, pk: int) -> HttpResponse:
     """A snapshot's folder, or the search of names across snapshots; choose items and restore."""
     area = _area(request)
-    device = _restorable_device(request, pk)
+    try:
+        device = _restorable_device(request, pk)
+    except Http404:
+        if request.method == "POST":
+            _refused(request, {"device": pk, "reason": "out of reach"})
+        raise
     snapshots = list(Snapshot.objects.filter(device=device).order_by("-seq")[:500])
     by_id = {snapshot.snapshot_id: snapshot for snapshot in snapshots}
     asked = request.POST.get("snapshot") or request.GET.get("snapshot")
@@ -101,6 +106,7 @@ def browse(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except services.RestoreRefused as refusal:
             form.add_error(None, str(refusal))
+            _refused(request, {"device": device.pk, "reason": str(refusal)[:500]}, device)
         except services.DeviceOffline:
             form.add_error(None, _("%(name)s is offline: the restore can start once its agent is back.") % {"name": device.name})
         except services.BackupBusy:
@@ -123,6 +129,17 @@ def browse(request: HttpRequest, pk: int) -> HttpResponse:
     elif snapshot is not None:
         context["page"] = page_of(index.folder(device, snapshot, path), request.GET.get("page"), FOLDER_PAGE)
     return render(request, "backups/browse.html", context)
+
+
+def _refused(request: HttpRequest, details: dict, device: Device | None = None) -> None:
+    """A restore asked for and refused is audited: a device out of reach, a path not in the
+    snapshot, a destination that is not a full path."""
+    actor = request.membership
+    with transaction.atomic():
+        record(
+            "backup.restore_refused", actor=actor, obj=device, partner_id=actor.partner_id,
+            organization_id=device.organization_id if device else None, after=details,
+        )
 
 
 def _run_of(request: HttpRequest, device: Device, run_pk: int) -> BackupRun:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from datetime import time as clock
 
 import pytest
 
@@ -115,3 +116,21 @@ def test_another_devices_index_is_not_in_reach(repository, enrol):
     assert list(index.search(other, "secret")) == []
     snapshot = Snapshot.objects.get(device=device)
     assert list(index.folder(other, snapshot, str(home / "ana"))) == []
+
+
+def test_a_name_that_is_not_valid_text_is_shown_and_restored_with_its_folder(repository, admin):
+    """restic 0.14 lists invalid UTF-8 in a name as U+FFFD, so the file cannot be named to restic
+    exactly: it is listed, and a restore of it alone is refused with a way out."""
+    from portico.backups import services
+
+    device, home, call, back_up = repository
+    (home / "ana" / os.fsdecode(b"caf\xe9.txt")).write_text("latin-1 name\n")
+    back_up()
+    snapshot = index.synchronise(device, PASSWORD)[0]
+    assert "caf\ufffd.txt" in names(index.folder(device, snapshot, str(home / "ana")))
+    services.set_policy(admin, device, services.PolicyChoice(
+        paths=[str(home)], exclude=[], interval_hours=24, start_time=clock(1, 0), keep_last=1,
+        keep_daily=0, keep_weekly=0, keep_monthly=0,
+    ))
+    with pytest.raises(services.RestoreRefused, match="restore its folder instead"):
+        services.start_restore(admin, device, snapshot, [str(home / "ana" / "caf\ufffd.txt")], "", "skip")

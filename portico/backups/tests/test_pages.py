@@ -117,7 +117,23 @@ def test_restore_refusals_keep_the_choices(backed_up, user_org, signed_in, chang
     assert answer.status_code == 200
     assert error in answer.content.decode()
     assert set(answer.context["selected"]) == set(data["paths"])
-    assert not BackupRun.objects.exists() and not AuditEvent.objects.filter(action__startswith="backup.restore").exists()
+    assert not BackupRun.objects.exists()
+    assert not AuditEvent.objects.filter(action__in=["backup.restore_started", "backup.restore_finished"]).exists()
+    if changes.get("paths"):  # refused by the service, past the form: audited with the reason
+        refused = AuditEvent.objects.get(action="backup.restore_refused")
+        assert refused.actor == user_org and "not in this snapshot" in refused.after["reason"]
+
+
+def test_a_restore_asked_of_a_device_out_of_reach_is_audited_and_404(backed_up, user_org, admin, device_b, signed_in):
+    services.set_policy(admin, device_b, policy_choice())
+    foreign = indexed(device_b, "/srv/data.db")
+    answer = signed_in(user_org).post(browse_url(device_b), {
+        "snapshot": foreign.snapshot_id, "paths": ["/srv/data.db"], "destination": "original", "conflict": "overwrite",
+    })
+    assert answer.status_code == 404
+    refused = AuditEvent.objects.get(action="backup.restore_refused")
+    assert refused.actor == user_org and refused.after == {"device": device_b.pk, "reason": "out of reach"}
+    assert not BackupRun.objects.exists()
 
 
 def test_a_restore_needs_the_device_online(backed_up, user_org, signed_in):
