@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -40,3 +41,56 @@ def enrol(admin, org_a):
         return remote.enrol(remote.Enrolment(token=raw, hostname=hostname, os_family="linux"))
 
     return enrol
+
+
+def in_a_thread(function, *args, **kwargs):
+    """Call `function` on a thread without an event loop: the sync browser driver keeps one
+    running in the test's thread, and telling an agent goes through async_to_sync."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(function, *args, **kwargs).result()
+
+
+@pytest.fixture
+def start_agent(asgi_server, admin, org_a, tmp_path):
+    """`start_agent(*options)`: a real `portico-agent run` enrolled into org_a, stopped after the test."""
+    from portico.remote.tests.support import RealAgent
+
+    agents: list[RealAgent] = []
+
+    def start(*options: str) -> RealAgent:
+        agents.append(RealAgent(asgi_server, admin, org_a, tmp_path / f"agent-{len(agents)}.json", *options))
+        return agents[-1]
+
+    yield start
+    for agent in agents:
+        agent.stop()
+
+
+@pytest.fixture
+def backed_up_by_agent(start_agent, admin, tmp_path, restic):
+    """A real agent whose device backs up `tmp_path/home/emma` (report, notes) under `policy`;
+    `back_up()` runs one backup to its end and returns the run."""
+    from datetime import time
+
+    from portico.backups import services
+    from portico.backups.models import BackupRun
+    from portico.remote.tests.support import until
+
+    home = tmp_path / "home" / "emma"
+    (home / "Documents").mkdir(parents=True)
+    (home / "Documents" / "report.odt").write_bytes(b"the report as it was\n" * 200)
+    (home / "notes").mkdir()
+    (home / "notes" / "monday.txt").write_text("call the bank\n")
+    (home / "notes" / "tuesday.txt").write_text("order gloves\n")
+    agent = start_agent("--restic", restic)
+    services.set_policy(admin, agent.device, services.PolicyChoice(
+        paths=[str(home)], exclude=["*.tmp"], interval_hours=24, start_time=time(1), keep_last=5, keep_daily=0,
+        keep_weekly=0, keep_monthly=0,
+    ))
+
+    def back_up(timeout: float = 120):
+        # until(): on SQLite the server may still be writing the previous backup's upkeep.
+        run = until(lambda: in_a_thread(services.start_backup, agent.device, requested_by=admin))
+        return until(lambda: BackupRun.objects.filter(pk=run.pk).exclude(state="running").first(), timeout=timeout)
+
+    return agent, home, back_up

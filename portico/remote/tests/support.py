@@ -54,11 +54,26 @@ class RealAgent:
                                   capture_output=True, text=True, timeout=30)
         assert enrolled.returncode == 0, enrolled.stderr
         self.log = state.with_suffix(".log")
-        self.process = subprocess.Popen(
-            [*agent, "-v", "run", "--state", str(state), *options], stdout=self.log.open("w"), stderr=subprocess.STDOUT,
+        self.command = [*agent, "-v", "run", "--state", str(state), *options]
+        self.process = self._start()
+        self.device = until(lambda: Device.objects.filter(organization=organization, online=True).exclude(os_version="").first())
+
+    def _start(self) -> subprocess.Popen:
+        return subprocess.Popen(
+            self.command, stdout=self.log.open("a"), stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
-        self.device = until(lambda: Device.objects.filter(organization=organization, online=True).exclude(os_version="").first())
+
+    def kill(self) -> None:
+        """As a power cut would: SIGKILL, no time to tidy up."""
+        self.process.kill()
+        self.process.wait()
+
+    def restart(self) -> None:
+        """The same device's agent again (its state file kept), once it is back online."""
+        Device.objects.filter(pk=self.device.pk).update(online=False)
+        self.process = self._start()
+        until(lambda: Device.objects.filter(pk=self.device.pk, online=True).exists())
 
     def stop(self) -> None:
         self.process.terminate()
