@@ -16,6 +16,7 @@ from portico_agent import __version__, state
 from portico_agent.endpoint import InsecureServerError
 
 if TYPE_CHECKING:
+    from portico_agent.backups import Backups
     from portico_agent.connection import ControlConnection
     from portico_agent.sessions import SessionOptions, Sessions
 
@@ -38,8 +39,14 @@ def build_parser() -> argparse.ArgumentParser:
     enrol.add_argument("--ca-file", help="PEM file of the CA that signed the server's certificate (pins it)")
     enrol.add_argument("--state", type=Path, help=state_help)
 
-    run = commands.add_parser("run", help="keep the control connection to the server open and serve sessions")
+    run = commands.add_parser(
+        "run", help="keep the control connection to the server open, serve sessions, back up and restore"
+    )
     run.add_argument("--state", type=Path, help=state_help)
+    run.add_argument(
+        "--restic", metavar="PATH", default="restic",
+        help="the restic program that backs up and restores (default: restic, found on PATH)",
+    )
     run.add_argument(
         "--consent-command", metavar="CMD", type=_command,
         help="program that asks the person at the device (the prompt is its last argument; exit 0 = yes) "
@@ -90,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     state_path = args.state or state.default_path()
     if args.command == "enrol":
         return _enrol(args.server, args.token, args.ca_file, state_path)
-    return _run(state_path, _session_options(args))
+    return _run(state_path, _session_options(args), args.restic)
 
 
 def _session_options(args: argparse.Namespace) -> SessionOptions:
@@ -122,7 +129,8 @@ def _enrol(server: str, token: str, ca_file: str | None, state_path: Path) -> in
     return 0
 
 
-def _run(state_path: Path, options: SessionOptions) -> int:
+def _run(state_path: Path, options: SessionOptions, restic: str) -> int:
+    from portico_agent.backups import Backups
     from portico_agent.connection import ControlConnection, CredentialRefused
     from portico_agent.sessions import Sessions
 
@@ -130,6 +138,8 @@ def _run(state_path: Path, options: SessionOptions) -> int:
         agent_state = state.load(state_path)
         connection = ControlConnection(agent_state)
         sessions = Sessions(agent_state, options)
+        # restic's cache beside the state file: never in the HOME of whoever started the agent.
+        backups = Backups(agent_state, restic=restic, cache_dir=state_path.resolve().parent / "restic-cache")
     except state.StateError as exc:
         print(exc, file=sys.stderr)
         return EXIT_ENROL_AGAIN
@@ -140,19 +150,22 @@ def _run(state_path: Path, options: SessionOptions) -> int:
         print(f"cannot use the CA file: {exc}", file=sys.stderr)
         return 1
     try:
-        asyncio.run(_until_stopped(_serve(connection, sessions)))
+        asyncio.run(_until_stopped(_serve(connection, sessions, backups)))
     except CredentialRefused as exc:
         log.error("%s", exc)
         return EXIT_ENROL_AGAIN
     return 0
 
 
-async def _serve(connection: ControlConnection, sessions: Sessions) -> None:
+async def _serve(connection: ControlConnection, sessions: Sessions, backups: Backups) -> None:
     connection.handlers["session.open"] = sessions.open
+    connection.handlers["backup.run"] = backups.backup
+    connection.handlers["restore.run"] = backups.restore
     try:
         await connection.run()
     finally:
         await sessions.close()
+        await backups.close()
 
 
 async def _until_stopped(work) -> None:
