@@ -108,6 +108,9 @@ class BackupRun(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # When the device's agent took the run (portico.backups.services.instruction_for); until then
+    # the outbox of the node holding its connection offers it again.
+    sent_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     percent = models.PositiveSmallIntegerField(default=0)
     bytes_done = models.BigIntegerField(default=0)

@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 # A run that reported nothing for this long has failed (its agent or its node died).
 STALE_MINUTES = 15
+# A run no agent took within this time fails: the device looked online but was not there.
+UNTAKEN_MINUTES = 2
 MAX_RESTORE_ITEMS = 100
 SUMMARY_FIELDS = (
     "files_new", "files_changed", "files_unmodified", "data_added", "total_files_processed", "total_bytes_processed",
@@ -189,7 +191,7 @@ def start_backup(device: Device, *, requested_by: Membership | None = None) -> B
     """Ask the device's agent for a backup now. An offline device's scheduled backup is recorded
     as missed; one asked for by a person is refused (DeviceOffline)."""
     with transaction.atomic():
-        policy = BackupPolicy.objects.select_for_update().get(device=device)
+        BackupPolicy.objects.select_for_update().get(device=device)  # one start at a time per device
         if _running(device.pk) is not None:
             raise BackupBusy
         if not _online(device):
@@ -208,13 +210,45 @@ def start_backup(device: Device, *, requested_by: Membership | None = None) -> B
                 "backup.started", actor=requested_by, obj=device, partner_id=device.partner_id,
                 organization_id=device.organization_id, after={"run": run.pk},
             )
-        instruction = {
-            "type": "backup.run", "job": str(run.pk), "password": secrets.decrypt(policy.password_sealed),
-            "init": not BackupRepository.objects.filter(device=device).exists(),
+        transaction.on_commit(lambda: _deliver(run))
+    return run
+
+
+def _deliver(run: BackupRun) -> None:
+    """Tell the node holding the device's connection that a run waits for it. If this reaches
+    no one (the connection is on a node this process cannot reach, or a message is lost), that
+    node's outbox finds the run within seconds (portico.remote.consumers)."""
+    remote.tell_agent(run.device_id, {"type": "agent.command", "run": run.pk})
+
+
+def undelivered(device_ids: set[int]) -> list[tuple[int, int]]:
+    """(run, device) of the runs asked of these devices that no agent has taken yet."""
+    waiting = BackupRun.objects.filter(state=RunState.RUNNING, sent_at__isnull=True).values_list("pk", "device_id")
+    return [(run, device) for run, device in waiting if device in device_ids]
+
+
+def instruction_for(run_id: int, device_id: int) -> dict | None:
+    """The message that hands run `run_id` to the device's agent, once: the first caller takes
+    the run (marks it sent); any later one gets None. The key is read here, from the database,
+    so it never passes through the channel layer."""
+    taken = BackupRun.objects.filter(
+        pk=run_id, device_id=device_id, state=RunState.RUNNING, sent_at__isnull=True
+    ).update(sent_at=timezone.now())
+    if not taken:
+        return None
+    run = BackupRun.objects.get(pk=run_id)
+    policy = BackupPolicy.objects.get(device_id=device_id)
+    password = secrets.decrypt(policy.password_sealed)
+    if run.kind == RunKind.BACKUP:
+        return {
+            "type": "backup.run", "job": str(run.pk), "password": password,
+            "init": not BackupRepository.objects.filter(device_id=device_id).exists(),
             "paths": policy.paths, "exclude": policy.exclude,
         }
-        transaction.on_commit(lambda: remote.tell_agent(device.pk, {"type": "agent.command", "message": instruction}))
-    return run
+    return {
+        "type": "restore.run", "job": str(run.pk), "password": password, "snapshot": run.snapshot_id,
+        "items": run.items, "target": run.target or None, "conflict": run.conflict, "total_bytes": run.total_bytes,
+    }
 
 
 def start_due_backups(now: datetime | None = None) -> int:
@@ -327,17 +361,25 @@ def agent_disconnected(device_id: int) -> None:
     """The control connection closed: the device's runs cannot report any more."""
     with transaction.atomic():
         for run in BackupRun.objects.select_for_update().filter(device_id=device_id, state=RunState.RUNNING):
-            _fail(run, str(_("The device disconnected before the %(kind)s finished.") % {"kind": run.get_kind_display().lower()}))
+            _fail(run, str(_("The device disconnected before the backup finished.") if run.kind == RunKind.BACKUP
+                           else _("The device disconnected before the restore finished.")))
 
 
 def fail_stale_runs(now: datetime | None = None) -> int:
     """Runs that reported nothing for STALE_MINUTES (a server node that died holding the agent's
     connection, an agent that hung) fail, so the device can back up again."""
-    quiet_since = (now or timezone.now()) - timedelta(minutes=STALE_MINUTES)
+    now = now or timezone.now()
+    quiet_since = now - timedelta(minutes=STALE_MINUTES)
     failed = 0
     with transaction.atomic():
         for run in BackupRun.objects.select_for_update().filter(state=RunState.RUNNING, updated_at__lt=quiet_since):
             _fail(run, str(_("The agent stopped reporting.")))
+            failed += 1
+        untaken = BackupRun.objects.select_for_update().filter(
+            state=RunState.RUNNING, sent_at__isnull=True, created_at__lt=now - timedelta(minutes=UNTAKEN_MINUTES)
+        )
+        for run in untaken:
+            _fail(run, str(_("The device's agent did not take the run: it may have lost its connection.")))
             failed += 1
     return failed
 
@@ -415,9 +457,8 @@ def start_restore(
     if len(items) > MAX_RESTORE_ITEMS:
         raise RestoreRefused(_("Choose at most %(count)s files or folders at once; a folder restores all it holds.")
                              % {"count": MAX_RESTORE_ITEMS})
-    policy = BackupPolicy.objects.get(device=device)
     with transaction.atomic():
-        BackupPolicy.objects.select_for_update().get(pk=policy.pk)
+        BackupPolicy.objects.select_for_update().get(device=device)
         if _running(device.pk) is not None:
             raise BackupBusy
         if not _online(device):
@@ -432,12 +473,7 @@ def start_restore(
             after={"run": run.pk, "snapshot": snapshot.snapshot_id, "items": [i["path"] for i in items][:20],
                    "target": run.target or "original place", "conflict": conflict},
         )
-        instruction = {
-            "type": "restore.run", "job": str(run.pk), "password": secrets.decrypt(policy.password_sealed),
-            "snapshot": snapshot.snapshot_id, "items": items, "target": run.target or None, "conflict": conflict,
-            "total_bytes": total,
-        }
-        transaction.on_commit(lambda: remote.tell_agent(device.pk, {"type": "agent.command", "message": instruction}))
+        transaction.on_commit(lambda: _deliver(run))
     return run
 
 

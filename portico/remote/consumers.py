@@ -23,6 +23,7 @@ from portico.remote import services, sessions
 from portico.remote.models import AgentCredential, EndReason
 
 MAX_MESSAGE_BYTES = 64 * 1024
+OUTBOX_SECONDS = 2.0
 # What agents report about backups and restores (docs/agent-protocol.md), and who records it.
 RUN_REPORTS = {
     "backup.progress": backups.progress,
@@ -62,6 +63,40 @@ class _HeardFrom:
 HEARD_FROM = _HeardFrom()
 
 
+class _Outbox:
+    """The backups and restores waiting for the agents connected to this node. A run is offered
+    at once through the channel layer; whatever did not reach its agent that way (a run started
+    by a worker process without a shared channel layer, a lost message) is found here every
+    OUTBOX_SECONDS by one query for the whole node."""
+
+    def __init__(self) -> None:
+        self.connected: dict[int, str] = {}
+        self.task: asyncio.Task | None = None
+
+    def add(self, device_id: int, channel_name: str) -> None:
+        self.connected[device_id] = channel_name
+        if self.task is None or self.task.done() or self.task.get_loop() is not asyncio.get_running_loop():
+            self.task = asyncio.get_running_loop().create_task(self._offer_every_interval())
+
+    def remove(self, device_id: int, channel_name: str) -> None:
+        if self.connected.get(device_id) == channel_name:
+            del self.connected[device_id]
+
+    async def _offer_every_interval(self) -> None:
+        from channels.layers import get_channel_layer
+
+        layer = get_channel_layer()
+        while self.connected:
+            await asyncio.sleep(OUTBOX_SECONDS)
+            waiting = await database_sync_to_async(backups.undelivered)(set(self.connected))
+            for run, device_id in waiting:
+                if device_id in self.connected:
+                    await layer.send(self.connected[device_id], {"type": "agent.command", "run": run})
+
+
+OUTBOX = _Outbox()
+
+
 def _header(scope: dict, name: bytes) -> str:
     for key, value in scope.get("headers", []):
         if key.lower() == name:
@@ -87,11 +122,13 @@ class AgentControlConsumer(AsyncWebsocketConsumer):
             "type": "welcome", "device_id": self.credential.device_id,
             "heartbeat_seconds": services.heartbeat_seconds(),
         })
+        OUTBOX.add(self.credential.device_id, self.channel_name)
 
     async def disconnect(self, code: int) -> None:
         if self.credential is None:
             return
         await self.channel_layer.group_discard(self.group, self.channel_name)
+        OUTBOX.remove(self.credential.device_id, self.channel_name)
         HEARD_FROM.forget(self.credential.device_id)  # a late flush must not bring it back online
         await database_sync_to_async(services.disconnected)(self.credential, self.since)
         await database_sync_to_async(backups.agent_disconnected)(self.credential.device_id)
@@ -149,8 +186,11 @@ class AgentControlConsumer(AsyncWebsocketConsumer):
         await self._send(event)
 
     async def agent_command(self, event: dict) -> None:
-        """A backup or restore the server asks of this device (portico.backups.services)."""
-        await self._send(event["message"])
+        """A backup or restore waits for this device (portico.backups.services): the agent gets
+        it, once, however many times it was offered."""
+        instruction = await database_sync_to_async(backups.instruction_for)(int(event["run"]), self.credential.device_id)
+        if instruction is not None:
+            await self._send(instruction)
 
     async def credential_revoked(self, event: dict) -> None:
         await self.close(code=services.CLOSE_REVOKED)

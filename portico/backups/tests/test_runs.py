@@ -258,3 +258,32 @@ def test_the_schedule_starts_at_its_time_then_every_interval(interval, after, ex
     moment = datetime.fromisoformat(after).replace(tzinfo=zone)
     with timezone.override(zone):
         assert services.next_run(policy, moment) == datetime.fromisoformat(expected).replace(tzinfo=zone)
+
+
+def test_a_run_no_message_announced_reaches_its_agent_once_through_the_outbox(world):
+    """A run started where the channel layer does not reach the agent's node (a worker process
+    without Redis, a lost message) is offered by that node's outbox; the agent gets it once."""
+
+    async def scenario():
+        control = await _welcomed(world)
+        async with control:
+            made = await database_sync_to_async(BackupRun.objects.create)(device=world.device, kind="backup")
+            instruction = await _receive(control, "backup.run")  # within the outbox's interval
+            assert instruction["job"] == str(made.pk)
+            # Offered again (a late message), it is not sent twice.
+            await database_sync_to_async(services._deliver)(made)
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(control.recv(), 3)
+            return made
+
+    made = run(scenario)
+    assert BackupRun.objects.get(pk=made.pk).sent_at is not None
+
+
+def test_a_run_no_agent_takes_fails_after_two_minutes(world):
+    waiting = BackupRun.objects.create(device=world.device, kind="backup")
+    assert services.fail_stale_runs() == 0
+    failed = services.fail_stale_runs(now=waiting.created_at + timedelta(minutes=3))
+    assert failed == 1
+    waiting.refresh_from_db()
+    assert waiting.state == RunState.FAILED and "did not take the run" in waiting.message
