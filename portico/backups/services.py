@@ -483,6 +483,8 @@ def restore_done(credential: AgentCredential, message: dict) -> None:
         if run is None:
             return
         run.summary = {name: _count(message, name) for name in ("restored", "overwritten", "kept_both", "skipped")}
+        # The agent counts each file once, by what happened to it; all but the skipped are back.
+        run.summary["placed"] = run.summary["restored"] + run.summary["overwritten"] + run.summary["kept_both"]
         run.state, run.percent, run.finished_at = RunState.SUCCEEDED, 100, timezone.now()
         run.bytes_done = run.total_bytes
         run.save()

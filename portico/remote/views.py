@@ -7,6 +7,7 @@ from csp.decorators import csp_update
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,6 +19,7 @@ from django.views.decorators.http import require_POST
 from portico.access import policy
 from portico.access.catalog import CONNECTION_ACTIONS, DeviceAction
 from portico.access.policy import Action
+from portico.backups.models import Snapshot
 from portico.devices.models import Device
 from portico.identity.models import MembershipKind
 from portico.identity.views import membership_required
@@ -90,7 +92,10 @@ def my_devices(request: HttpRequest) -> HttpResponse:
         for action in CONNECTION_ACTIONS
     }
     restorable = set(
-        policy.restrict(Device.objects.filter(pk__in=pks, backup_policy__isnull=False), actor, DeviceAction.RESTORE)
+        policy.restrict(
+            Device.objects.filter(pk__in=pks).filter(Exists(Snapshot.objects.filter(device=OuterRef("pk")))),
+            actor, DeviceAction.RESTORE,
+        )
         .values_list("pk", flat=True)
     )
     for device in page:

@@ -47,7 +47,7 @@ def test_an_end_user_finds_restores_keeping_both_and_downloads_a_folder(backed_u
 
         expect(page.locator("#run-state")).to_have_attribute("data-state", "succeeded", timeout=60_000)
         expect(page.get_by_test_id("percent")).to_have_text("100 %")
-        expect(page.get_by_test_id("restore-result")).to_contain_text("1 kept beside an existing file under a new name.")
+        expect(page.get_by_test_id("restore-result")).to_contain_text("1 file restored. 1 of them kept beside an existing file under a new name.")
         assert report.read_bytes() == b"edited since the backup\n"
         assert (report.parent / "report (restored).odt").read_bytes() == b"the report as it was\n" * 200
         assert AuditEvent.objects.filter(action="backup.restore_finished", actor=user_org).exists()

@@ -171,7 +171,7 @@ def test_an_end_user_searches_restores_with_keep_both_and_downloads_a_zip(world)
             await control.send(json.dumps({"type": "restore.progress", "job": instruction["job"], "bytes_done": 900,
                                            "total_bytes": 1800}))
             half = await asyncio.to_thread(until, lambda: BackupRun.objects.filter(pk=int(instruction["job"]), percent=50).first())
-            await control.send(json.dumps({"type": "restore.done", "job": instruction["job"], "restored": 1, "kept_both": 1,
+            await control.send(json.dumps({"type": "restore.done", "job": instruction["job"], "restored": 0, "kept_both": 1,
                                            "overwritten": 0, "skipped": 0}))
             done = await asyncio.to_thread(until, lambda: BackupRun.objects.filter(pk=half.pk, state="succeeded").first())
             return posted["Location"], done, snapshot

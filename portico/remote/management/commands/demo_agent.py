@@ -66,8 +66,9 @@ class Command(BaseCommand):
                 paths=[str(folder)], exclude=["*.tmp"], interval_hours=1, start_time=time(0, 0),
                 keep_last=5, keep_daily=7, keep_weekly=4, keep_monthly=6,
             ))
-            # The first backup starts within a minute, once the worker's scheduler looks.
-            BackupPolicy.objects.filter(device=device).update(next_run_at=timezone.now())
+        # Until it has one, the demo device's first backup starts within a minute of the demo
+        # starting, once the worker's scheduler looks.
+        BackupPolicy.objects.filter(device=device, last_success_at__isnull=True).update(next_run_at=timezone.now())
         self.stdout.write(
             f"Demo agent: this machine is the device \"{device.name}\" of {DEMO_ORGANIZATION}, "
             f"assigned to {DEMO_END_USER}; it backs up {folder} every hour, the first time within a minute."
