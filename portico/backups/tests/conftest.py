@@ -33,6 +33,27 @@ def restic() -> str:
 
 
 @pytest.fixture
+def agent_restic(restic, asgi_server, enrol, tmp_path):
+    """A new device's agent's restic, speaking to Portico's REST endpoint (`.device` is the device)."""
+    from portico.backups.tests.support import Restic
+
+    device, secret = enrol("laptop-01")
+    url = f"rest:http://{device.pk}:{secret}@127.0.0.1:{asgi_server.port}/backups/v1/{device.pk}/"
+    return Restic(restic, url, tmp_path / "agent-cache", device)
+
+
+@pytest.fixture
+def laptop(asgi_server, enrol, backup_storage):
+    """A device whose agent created its repository: (device, its Basic authorization)."""
+    from portico.backups.tests.support import basic, call
+
+    device, secret = enrol("laptop-01")
+    authorization = basic(str(device.pk), secret)
+    assert call(asgi_server, "POST", f"/backups/v1/{device.pk}/?create=true", authorization=authorization).status == 200
+    return device, authorization
+
+
+@pytest.fixture
 def enrol(admin, org_a):
     """`enrol(hostname)` enrols a device into org_a as its agent would: (device, secret)."""
 

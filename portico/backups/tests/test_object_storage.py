@@ -4,8 +4,6 @@ the same repository there directly."""
 
 from __future__ import annotations
 
-import filecmp
-import hashlib
 import http.client
 import importlib.util
 import json
@@ -22,8 +20,7 @@ import pytest
 
 from portico.backups import files
 from portico.backups.location import restic_repository
-from portico.backups.tests.support import basic, call
-from portico.backups.tests.test_restic import Restic
+from portico.backups.tests.support import Restic, call, named, post, round_trip
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -99,18 +96,10 @@ def backup_storage(settings, s3_server):
     return bucket
 
 
-@pytest.fixture
-def laptop(restic, asgi_server, enrol, tmp_path):
-    """A device and its agent's restic, speaking to Portico's REST endpoint."""
-    device, secret = enrol("laptop-01")
-    url = f"rest:http://{device.pk}:{secret}@127.0.0.1:{asgi_server.port}/backups/v1/{device.pk}/"
-    return device, Restic(restic, url, tmp_path / "agent-cache")
-
-
 def test_a_backup_through_portico_lands_in_the_bucket_as_a_repository_the_server_opens(
-    laptop, restic, backup_storage, s3_server, tmp_path
+    agent_restic, restic, backup_storage, s3_server, tmp_path
 ):
-    device, agent_restic = laptop
+    device = agent_restic.device
     source = tmp_path / "documents"
     (source / "letters").mkdir(parents=True)
     (source / "notes.txt").write_text("the quarterly report is in letters/\n")
@@ -118,18 +107,7 @@ def test_a_backup_through_portico_lands_in_the_bucket_as_a_repository_the_server
     # Past s3transfer's 8 MB threshold, so a pack goes up in parts.
     (source / "scan.raw").write_bytes(os.urandom(12 * 1024 * 1024))
 
-    initialised = agent_restic("init")
-    assert initialised.returncode == 0, initialised.stderr
-    backed_up = agent_restic("backup", str(source))
-    assert backed_up.returncode == 0, backed_up.stderr
-    checked = agent_restic("check", "--read-data")
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    target = tmp_path / "restored"
-    restored = agent_restic("restore", "latest", "--target", str(target))
-    assert restored.returncode == 0, restored.stderr
-    comparison = filecmp.dircmp(source, target / source.relative_to("/"))
-    assert (comparison.left_only, comparison.right_only, comparison.diff_files) == ([], [], [])
-    assert filecmp.cmp(source / "scan.raw", target / source.relative_to("/") / "scan.raw", shallow=False)
+    round_trip(agent_restic, source, tmp_path / "restored")
 
     # restic's own layout under the storage's prefix, data in two-hex-digit folders.
     keys = [entry.key for entry in backup_storage.objects.filter(Prefix=f"backups/{device.pk}/")]
@@ -153,48 +131,31 @@ def test_a_backup_through_portico_lands_in_the_bucket_as_a_repository_the_server
     assert str(source / "letters" / "draft.md") in listed.stdout
 
 
-@pytest.fixture
-def created(asgi_server, enrol, backup_storage):
-    """A device whose agent created its repository in the bucket: (device, its Basic authorization)."""
-    device, secret = enrol("laptop-01")
-    authorization = basic(str(device.pk), secret)
-    assert call(asgi_server, "POST", f"/backups/v1/{device.pk}/?create=true", authorization=authorization).status == 200
-    return device, authorization
-
-
-def _post(server, device, authorization, path: str, body: bytes):
-    return call(server, "POST", f"/backups/v1/{device.pk}/{path}", authorization=authorization, body=body)
-
-
-def _named(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
-
-
-def test_listings_give_each_file_its_size_from_the_bucket(asgi_server, created, backup_storage):
-    device, authorization = created
+def test_listings_give_each_file_its_size_from_the_bucket(asgi_server, laptop, backup_storage):
+    device, authorization = laptop
     packs = [os.urandom(size) for size in (1, 70_000, 3)] + [b""]
     for pack in packs:
-        assert _post(asgi_server, device, authorization, f"data/{_named(pack)}", pack).status == 200
+        assert post(asgi_server, device, authorization, f"data/{named(pack)}", pack).status == 200
     key = os.urandom(439)
-    assert _post(asgi_server, device, authorization, f"keys/{_named(key)}", key).status == 200
+    assert post(asgi_server, device, authorization, f"keys/{named(key)}", key).status == 200
     # Not restic's: a file outside the two-hex-digit folders, and a folder of another name.
-    backup_storage.put_object(Key=f"backups/{device.pk}/data/{_named(b'x')}", Body=b"x")
-    backup_storage.put_object(Key=f"backups/{device.pk}/data/zz/{_named(b'y')}", Body=b"y")
+    backup_storage.put_object(Key=f"backups/{device.pk}/data/{named(b'x')}", Body=b"x")
+    backup_storage.put_object(Key=f"backups/{device.pk}/data/zz/{named(b'y')}", Body=b"y")
 
     data = call(asgi_server, "GET", f"/backups/v1/{device.pk}/data/", authorization=authorization, Accept=V2)
     keys = call(asgi_server, "GET", f"/backups/v1/{device.pk}/keys/", authorization=authorization, Accept=V2)
     empty = call(asgi_server, "GET", f"/backups/v1/{device.pk}/snapshots/", authorization=authorization, Accept=V2)
 
     assert json.loads(data.body) == sorted(
-        ({"name": _named(pack), "size": len(pack)} for pack in packs), key=lambda entry: entry["name"]
+        ({"name": named(pack), "size": len(pack)} for pack in packs), key=lambda entry: entry["name"]
     )
-    assert json.loads(keys.body) == [{"name": _named(key), "size": 439}]
+    assert json.loads(keys.body) == [{"name": named(key), "size": 439}]
     assert json.loads(empty.body) == []
 
 
-def test_a_listing_of_thousands_of_packs_asks_the_bucket_for_pages_not_for_each_file(created, backup_storage):
-    device, _authorization = created
-    names = sorted(_named(str(number).encode()) for number in range(1_001))
+def test_a_listing_of_thousands_of_packs_asks_the_bucket_for_pages_not_for_each_file(laptop, backup_storage):
+    device, _authorization = laptop
+    names = sorted(named(str(number).encode()) for number in range(1_001))
     for name in names:
         backup_storage.put_object(Key=f"backups/{device.pk}/data/{name[:2]}/{name}", Body=b"12345")
     storage = files.backup_storage()
@@ -209,27 +170,27 @@ def test_a_listing_of_thousands_of_packs_asks_the_bucket_for_pages_not_for_each_
     assert asked == ["ListObjects", "ListObjects"]  # S3 pages hold 1,000 keys
 
 
-def test_a_file_in_the_bucket_is_never_overwritten(asgi_server, created, backup_storage):
-    device, authorization = created
+def test_a_file_in_the_bucket_is_never_overwritten(asgi_server, laptop, backup_storage):
+    device, authorization = laptop
     index = b'{"packs": []}'
-    assert _post(asgi_server, device, authorization, f"index/{_named(index)}", index).status == 200
+    assert post(asgi_server, device, authorization, f"index/{named(index)}", index).status == 200
     config = b"the repository's config"
-    assert _post(asgi_server, device, authorization, "config", config).status == 200
+    assert post(asgi_server, device, authorization, "config", config).status == 200
 
-    assert _post(asgi_server, device, authorization, f"index/{_named(index)}", index).status == 200  # a retry
-    assert _post(asgi_server, device, authorization, f"index/{_named(index)}", b"forged").status == 400
-    assert _post(asgi_server, device, authorization, "config", b"another config").status == 403
+    assert post(asgi_server, device, authorization, f"index/{named(index)}", index).status == 200  # a retry
+    assert post(asgi_server, device, authorization, f"index/{named(index)}", b"forged").status == 400
+    assert post(asgi_server, device, authorization, "config", b"another config").status == 403
 
     stored = backup_storage.Object(f"backups/{device.pk}/config").get()["Body"].read()
     assert stored == config
-    assert backup_storage.Object(f"backups/{device.pk}/index/{_named(index)}").content_length == len(index)
+    assert backup_storage.Object(f"backups/{device.pk}/index/{named(index)}").content_length == len(index)
 
 
-def test_ranges_are_read_from_the_bucket(asgi_server, created):
-    device, authorization = created
+def test_ranges_are_read_from_the_bucket(asgi_server, laptop):
+    device, authorization = laptop
     pack = os.urandom(3 * 1024 * 1024 + 17)
-    path = f"/backups/v1/{device.pk}/data/{_named(pack)}"
-    assert _post(asgi_server, device, authorization, f"data/{_named(pack)}", pack).status == 200
+    path = f"/backups/v1/{device.pk}/data/{named(pack)}"
+    assert post(asgi_server, device, authorization, f"data/{named(pack)}", pack).status == 200
 
     middle = call(asgi_server, "GET", path, authorization=authorization, Range="bytes=1048570-2097160")
     tail = call(asgi_server, "GET", path, authorization=authorization, Range="bytes=-17")
@@ -241,13 +202,13 @@ def test_ranges_are_read_from_the_bucket(asgi_server, created):
     assert (tail.status, tail.body) == (206, pack[-17:])
     assert (whole.status, whole.body) == (200, pack)
     assert (head.status, head.headers["Content-Length"]) == (200, str(len(pack)))
-    missing = call(asgi_server, "GET", f"/backups/v1/{device.pk}/data/{_named(b'none')}", authorization=authorization)
+    missing = call(asgi_server, "GET", f"/backups/v1/{device.pk}/data/{named(b'none')}", authorization=authorization)
     assert missing.status == 404
 
 
-def test_a_range_of_a_large_pack_streams_from_the_bucket_without_being_held_whole(created, backup_storage):
-    device, _authorization = created
-    name = _named(b"large")  # the name is not checked here: the bytes go straight into the bucket
+def test_a_range_of_a_large_pack_streams_from_the_bucket_without_being_held_whole(laptop, backup_storage):
+    device, _authorization = laptop
+    name = named(b"large")  # the name is not checked here: the bytes go straight into the bucket
     backup_storage.put_object(Key=f"backups/{device.pk}/data/{name[:2]}/{name}", Body=os.urandom(40 * 1024 * 1024))
     storage = files.backup_storage()
     key = files.key(device.pk, "data", name)

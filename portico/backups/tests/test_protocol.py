@@ -3,36 +3,18 @@ refuses (issue 7)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 
 import pytest
 
 from portico.backups.models import BackupRepository
-from portico.backups.tests.support import basic, call
+from portico.backups.tests.support import basic, call, named, post
 from portico.remote import services as remote
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 V2 = "application/vnd.x.restic.rest.v2"
-
-
-@pytest.fixture
-def laptop(asgi_server, enrol):
-    """A device whose agent created its repository: (device, its Basic authorization)."""
-    device, secret = enrol("laptop-01")
-    authorization = basic(str(device.pk), secret)
-    assert call(asgi_server, "POST", f"/backups/v1/{device.pk}/?create=true", authorization=authorization).status == 200
-    return device, authorization
-
-
-def _post(server, device, authorization, path: str, body: bytes):
-    return call(server, "POST", f"/backups/v1/{device.pk}/{path}", authorization=authorization, body=body)
-
-
-def _named(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
 
 
 def test_nothing_but_create_before_the_repository_exists(asgi_server, enrol):
@@ -87,27 +69,27 @@ def test_bad_names_are_refused(asgi_server, laptop, path, backup_storage):
 def test_a_data_file_must_be_named_by_its_hash(asgi_server, laptop, backup_storage):
     device, authorization = laptop
     body = os.urandom(1000)
-    assert _post(asgi_server, device, authorization, f"data/{_named(b'other bytes')}", body).status == 400
-    assert _post(asgi_server, device, authorization, f"snapshots/{_named(b'other bytes')}", body).status == 400
+    assert post(asgi_server, device, authorization, f"data/{named(b'other bytes')}", body).status == 400
+    assert post(asgi_server, device, authorization, f"snapshots/{named(b'other bytes')}", body).status == 400
     assert not any(path.is_file() for path in backup_storage.rglob("*"))
 
-    assert _post(asgi_server, device, authorization, f"data/{_named(body)}", body).status == 200
-    assert (backup_storage / str(device.pk) / "data" / _named(body)[:2] / _named(body)).read_bytes() == body
+    assert post(asgi_server, device, authorization, f"data/{named(body)}", body).status == 200
+    assert (backup_storage / str(device.pk) / "data" / named(body)[:2] / named(body)).read_bytes() == body
 
 
 def test_what_is_written_cannot_be_overwritten_or_deleted(asgi_server, laptop):
     device, authorization = laptop
     body, forged = b"pack bytes", b"forged bytes"
     for file_type in ("data", "keys", "snapshots", "index"):
-        path = f"{file_type}/{_named(body)}"
-        assert _post(asgi_server, device, authorization, path, body).status == 200
+        path = f"{file_type}/{named(body)}"
+        assert post(asgi_server, device, authorization, path, body).status == 200
         # The same bytes again are restic retrying after a lost answer: accepted, nothing changes.
-        assert _post(asgi_server, device, authorization, path, body).status == 200
-        assert _post(asgi_server, device, authorization, path, forged).status == 400
+        assert post(asgi_server, device, authorization, path, body).status == 200
+        assert post(asgi_server, device, authorization, path, forged).status == 400
         assert call(asgi_server, "DELETE", f"/backups/v1/{device.pk}/{path}", authorization=authorization).status == 403
         assert call(asgi_server, "GET", f"/backups/v1/{device.pk}/{path}", authorization=authorization).body == body
-    assert _post(asgi_server, device, authorization, "config", b"the config").status == 200
-    assert _post(asgi_server, device, authorization, "config", b"another config").status == 403
+    assert post(asgi_server, device, authorization, "config", b"the config").status == 200
+    assert post(asgi_server, device, authorization, "config", b"another config").status == 403
     assert call(asgi_server, "DELETE", f"/backups/v1/{device.pk}/config", authorization=authorization).status == 403
     assert call(asgi_server, "DELETE", f"/backups/v1/{device.pk}/", authorization=authorization).status == 403
     assert call(asgi_server, "GET", f"/backups/v1/{device.pk}/config", authorization=authorization).body == b"the config"
@@ -116,8 +98,8 @@ def test_what_is_written_cannot_be_overwritten_or_deleted(asgi_server, laptop):
 def test_the_agent_removes_its_own_locks(asgi_server, laptop):
     device, authorization = laptop
     lock = b"a lock"
-    path = f"/backups/v1/{device.pk}/locks/{_named(lock)}"
-    assert _post(asgi_server, device, authorization, f"locks/{_named(lock)}", lock).status == 200
+    path = f"/backups/v1/{device.pk}/locks/{named(lock)}"
+    assert post(asgi_server, device, authorization, f"locks/{named(lock)}", lock).status == 200
     assert call(asgi_server, "HEAD", path, authorization=authorization).status == 200
     assert call(asgi_server, "DELETE", path, authorization=authorization).status == 200
     assert call(asgi_server, "HEAD", path, authorization=authorization).status == 404
@@ -128,15 +110,15 @@ def test_listings_in_both_versions(asgi_server, laptop):
     device, authorization = laptop
     bodies = [b"first pack", b"second pack, longer"]
     for body in bodies:
-        assert _post(asgi_server, device, authorization, f"data/{_named(body)}", body).status == 200
+        assert post(asgi_server, device, authorization, f"data/{named(body)}", body).status == 200
 
     v2 = call(asgi_server, "GET", f"/backups/v1/{device.pk}/data/", authorization=authorization, Accept=V2)
     assert v2.headers["Content-Type"] == V2
     assert sorted(json.loads(v2.body), key=lambda entry: entry["name"]) == sorted(
-        [{"name": _named(body), "size": len(body)} for body in bodies], key=lambda entry: entry["name"]
+        [{"name": named(body), "size": len(body)} for body in bodies], key=lambda entry: entry["name"]
     )
     v1 = call(asgi_server, "GET", f"/backups/v1/{device.pk}/data/", authorization=authorization)
-    assert sorted(json.loads(v1.body)) == sorted(_named(body) for body in bodies)
+    assert sorted(json.loads(v1.body)) == sorted(named(body) for body in bodies)
     empty = call(asgi_server, "GET", f"/backups/v1/{device.pk}/snapshots/", authorization=authorization, Accept=V2)
     assert json.loads(empty.body) == []
 
@@ -144,8 +126,8 @@ def test_listings_in_both_versions(asgi_server, laptop):
 def test_parts_of_a_file_are_read_by_range(asgi_server, laptop):
     device, authorization = laptop
     body = os.urandom(3 * 1024 * 1024 + 17)
-    path = f"/backups/v1/{device.pk}/data/{_named(body)}"
-    assert _post(asgi_server, device, authorization, f"data/{_named(body)}", body).status == 200
+    path = f"/backups/v1/{device.pk}/data/{named(body)}"
+    assert post(asgi_server, device, authorization, f"data/{named(body)}", body).status == 200
 
     head = call(asgi_server, "HEAD", path, authorization=authorization)
     assert (head.status, head.headers["Content-Length"], head.body) == (200, str(len(body)), b"")
@@ -167,11 +149,11 @@ def test_a_stored_file_that_no_longer_matches_its_name_is_replaced_by_a_good_upl
     next upload of the right bytes repairs it instead of being refused for ever."""
     device, authorization = laptop
     body = b"pack bytes" * 1000
-    path = f"data/{_named(body)}"
-    assert _post(asgi_server, device, authorization, path, body).status == 200
-    stored = backup_storage / str(device.pk) / "data" / _named(body)[:2] / _named(body)
+    path = f"data/{named(body)}"
+    assert post(asgi_server, device, authorization, path, body).status == 200
+    stored = backup_storage / str(device.pk) / "data" / named(body)[:2] / named(body)
     stored.write_bytes(body[:100])
 
-    assert _post(asgi_server, device, authorization, path, body).status == 200
+    assert post(asgi_server, device, authorization, path, body).status == 200
 
     assert stored.read_bytes() == body

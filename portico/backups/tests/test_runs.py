@@ -26,7 +26,7 @@ from portico.access.catalog import BACKUP_RESTORE
 from portico.audit.models import AuditEvent
 from portico.backups import services
 from portico.backups.models import BackupPolicy, BackupRun, RunState, Snapshot
-from portico.backups.tests.test_restic import Restic
+from portico.backups.tests.support import Restic
 from portico.remote.tests.support import run, until
 from tests.support import sign_in
 
