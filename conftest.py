@@ -203,3 +203,19 @@ def dovecot():
         pytest.skip("dovecot is not installed (apt-get install dovecot-imapd); CI runs these tests")
     with Dovecot() as server:
         yield server
+
+
+@pytest.fixture
+def start_agent(asgi_server, admin, org_a, tmp_path):
+    """`start_agent(*options)`: a real `portico-agent run` enrolled into org_a, stopped after the test."""
+    from portico.remote.tests.support import RealAgent
+
+    agents: list[RealAgent] = []
+
+    def start(*options: str) -> RealAgent:
+        agents.append(RealAgent(asgi_server, admin, org_a, tmp_path / f"agent-{len(agents)}.json", *options))
+        return agents[-1]
+
+    yield start
+    for agent in agents:
+        agent.stop()

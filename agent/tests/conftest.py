@@ -114,3 +114,20 @@ def tls_files(tmp_path_factory) -> TLSFiles:
 def other_tls_files(tmp_path_factory) -> TLSFiles:
     """Another CA, which never signed the server's certificate."""
     return TLSFiles(tmp_path_factory.mktemp("other-tls"))
+
+
+@pytest.fixture(scope="module")
+def restic() -> str:
+    """The real restic of the backup tests (backup_support.find_restic says what happens without it)."""
+    from backup_support import find_restic
+
+    return find_restic()
+
+
+@pytest.fixture(scope="module")
+def repository(restic, tmp_path_factory):
+    """One initialised folder repository per test module; each test backs up folders of its own."""
+    from backup_support import Repository
+
+    folder = tmp_path_factory.mktemp("repository")
+    return Repository(restic, folder / "repo", folder / "cache").init()

@@ -18,7 +18,6 @@ from backup_support import (
     agent_state,
     backup_message,
     backups_on,
-    find_restic,
     pid_alive,
     restore_message,
     slow_restic,
@@ -28,18 +27,6 @@ from own_loop import run
 from session_server import CREDENTIAL
 
 from portico_agent.backups import Backups, repository_url
-
-
-@pytest.fixture(scope="module")
-def restic() -> str:
-    return find_restic()
-
-
-@pytest.fixture(scope="module")
-def repository(restic, tmp_path_factory) -> Repository:
-    """One initialised repository for the module's tests; each backs up folders of its own."""
-    folder = tmp_path_factory.mktemp("repository")
-    return Repository(restic, folder / "repo", folder / "cache").init()
 
 
 def documents(tmp_path, random_bytes: int = 0):

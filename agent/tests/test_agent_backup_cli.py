@@ -12,18 +12,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from backup_support import RESTIC_WAIT, Repository, backup_message, find_restic, pid_alive, restore_message
+from backup_support import RESTIC_WAIT, Repository, backup_message, pid_alive, restore_message
 from own_loop import run
 from session_server import CREDENTIAL, WAIT, eventually
 from test_agent_cli import agent_env
 
 from portico_agent import state
 from portico_agent.state import AgentState
-
-
-@pytest.fixture(scope="module")
-def restic() -> str:
-    return find_restic()
 
 
 class Portico:

@@ -15,7 +15,6 @@ from backup_support import (
     Control,
     Repository,
     backups_on,
-    find_restic,
     pid_alive,
     restore_message,
     slow_restic,
@@ -24,17 +23,6 @@ from own_loop import run
 from session_server import eventually
 
 from portico_agent.backups import restored_name
-
-
-@pytest.fixture(scope="module")
-def restic() -> str:
-    return find_restic()
-
-
-@pytest.fixture(scope="module")
-def repository(restic, tmp_path_factory) -> Repository:
-    folder = tmp_path_factory.mktemp("repository")
-    return Repository(restic, folder / "repo", folder / "cache").init()
 
 
 class Home:

@@ -72,22 +72,6 @@ def in_a_thread(function, *args, **kwargs):
 
 
 @pytest.fixture
-def start_agent(asgi_server, admin, org_a, tmp_path):
-    """`start_agent(*options)`: a real `portico-agent run` enrolled into org_a, stopped after the test."""
-    from portico.remote.tests.support import RealAgent
-
-    agents: list[RealAgent] = []
-
-    def start(*options: str) -> RealAgent:
-        agents.append(RealAgent(asgi_server, admin, org_a, tmp_path / f"agent-{len(agents)}.json", *options))
-        return agents[-1]
-
-    yield start
-    for agent in agents:
-        agent.stop()
-
-
-@pytest.fixture
 def backed_up_by_agent(start_agent, admin, tmp_path, restic):
     """A real agent whose device backs up `tmp_path/home/emma` (report, notes) under `policy`;
     `back_up()` runs one backup to its end and returns the run."""

@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import pytest
 
-from portico.remote.tests.support import RealAgent
-
 TEST_USER = "portico-test-user"
 
 
@@ -25,16 +23,3 @@ def linux_user():
     yield TEST_USER
     if created:  # the machine is left as it was found
         subprocess.run(["userdel", "--remove", TEST_USER], check=False, capture_output=True)
-
-
-@pytest.fixture
-def start_agent(asgi_server, admin, org_a, tmp_path):
-    agents: list[RealAgent] = []
-
-    def start(*options: str) -> RealAgent:
-        agents.append(RealAgent(asgi_server, admin, org_a, tmp_path / f"agent-{len(agents)}.json", *options))
-        return agents[-1]
-
-    yield start
-    for agent in agents:
-        agent.stop()
