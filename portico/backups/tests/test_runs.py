@@ -287,3 +287,27 @@ def test_a_run_no_agent_takes_fails_after_two_minutes(world):
     assert failed == 1
     waiting.refresh_from_db()
     assert waiting.state == RunState.FAILED and "did not take the run" in waiting.message
+
+
+def test_fr1_the_server_keeps_what_the_policy_says_and_forgets_the_rest(world):
+    """Retention is the server's (the agent cannot delete): keep the last 2 of 3 snapshots, in
+    the repository and in the index."""
+
+    async def scenario():
+        control = await _welcomed(world)
+        async with control:
+            for version in range(3):
+                (world.home / "Documents" / "notes.txt").write_text(f"version {version}\n")
+                run_, _instruction = await _backup(world, control)
+                await asyncio.to_thread(until, lambda pk=run_.pk: BackupRun.objects.filter(
+                    pk=pk, snapshot_id__regex=r"^[0-9a-f]{64}$").exists(), 60)
+
+    run(scenario)
+    policy = until(lambda: BackupPolicy.objects.filter(device=world.device).first())
+    kept = until(lambda: list(Snapshot.objects.filter(device=world.device).order_by("seq")) if
+                 Snapshot.objects.filter(device=world.device).count() == 2 else None, timeout=60)
+    in_repository = services.restic.run_json(world.device.pk, services.secrets.decrypt(policy.password_sealed), "snapshots")
+    assert sorted(s["id"] for s in in_repository) == sorted(s.snapshot_id for s in kept)
+    assert [s.seq for s in kept] == [2, 3]
+    first_notes = services.index.search(world.device, "notes.txt").filter(first_seq=1)
+    assert not first_notes.exists()  # version 0 lived only in the forgotten snapshot
