@@ -4,8 +4,10 @@
   backups  restic's `init`, first and unchanged `backup` through Portico's REST endpoint (uvicorn
            serving portico.asgi, PostgreSQL) against the same with `rclone serve restic
            --append-only`, alternating Portico, rclone, Portico, rclone… (goal: ≤ 10 % slower);
-  agent    the same first and unchanged backups through the whole path: "Back up now" posted to
-           the server, `backup.run` to a `portico-agent run` process, until the run is recorded;
+  uploads  what one 16 MiB pack upload costs each server, in time and in the server's CPU;
+  agent    the same first and three unchanged backups through the whole path: "Back up now"
+           posted to the server, `backup.run` to a `portico-agent run` process, until the run is
+           recorded (browse and restore use its snapshots, so they run it too);
   browse   indexing the agent's 100k-file snapshots (portico.backups.index.synchronise), then
            p50/p95 of a folder's first page (index.folder, and the page through Django's test
            client as an end user with the restore right), a deep page, and searches of names
@@ -16,7 +18,8 @@
 
     apt-get install -y restic rclone                     # once
     .venv/bin/python bench/backups/run.py                # all of it, PostgreSQL portico_bench_backups
-    .venv/bin/python bench/backups/run.py --rounds 3 --only backups
+    .venv/bin/python bench/backups/run.py --rounds 8 --only backups
+    .venv/bin/python bench/backups/run.py --report var/bench-backups/results-*.json   # tables again, rounds pooled
 
 DATABASE_URL picks another PostgreSQL database; it is dropped and made again at every start. The
 tree, the repositories and restic's caches are kept in var/bench-backups/.
@@ -47,13 +50,14 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portic
 from bench.backups import tree  # noqa: E402
 from bench.remote.common import prepare_database, rss_kib  # noqa: E402
 
-PARTS = ("backups", "agent", "browse", "restore")
+PARTS = ("backups", "uploads", "agent", "browse", "restore")
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 parser.add_argument("--rounds", type=int, default=4, help="rounds of Portico then rclone backups")
 parser.add_argument("--runs", type=int, default=50, help="runs of each browse case")
 parser.add_argument("--restores", type=int, default=5, help="restores of each kind")
 parser.add_argument("--only", default=",".join(PARTS), help=f"some of {','.join(PARTS)}")
-parser.add_argument("--report", type=Path, metavar="JSON", help="print the tables of an earlier run's results file")
+parser.add_argument("--report", type=Path, nargs="+", metavar="JSON",
+                    help="print the tables of earlier runs' results files (their backup rounds pooled)")
 ARGS = parser.parse_args()
 ONLY = set(ARGS.only.split(","))
 
@@ -295,7 +299,20 @@ def until(check, timeout: float, interval: float = 0.01):
 # The parts.
 
 
+def read_tree() -> float:
+    """Read every file once, so that the first backup measured finds the tree in the page cache as
+    the others do."""
+    started = time.perf_counter()
+    for folder, _folders, names in os.walk(TREE):
+        for name in names:
+            with open(os.path.join(folder, name), "rb") as file:
+                while file.read(1 << 20):
+                    pass
+    return time.perf_counter() - started
+
+
 def part_backups(world: World, server: Server) -> None:
+    RESULTS["tree_read_seconds"] = read_tree()
     rows = []
     for round_number in range(1, ARGS.rounds + 1):
         device, secret, password = world.device(f"bench-round-{round_number}")
@@ -324,6 +341,71 @@ def part_backups(world: World, server: Server) -> None:
     RESULTS["backups"] = rows
 
 
+def thread_cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU seconds so far of a process's main thread (uvicorn's event loop) and of all its other
+    threads, those that ended included."""
+    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    main = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return main, cpu_seconds(pid) - main
+
+
+def post_packs(url: str, auth: tuple[str, str] | None, packs: list[bytes]) -> list[float]:
+    """Seconds of each POST of a pack to a REST repository, one after the other, as restic names them."""
+    import hashlib
+
+    import requests
+
+    session = requests.Session()
+    times = []
+    for pack in packs:
+        started = time.perf_counter()
+        answer = session.post(f"{url}data/{hashlib.sha256(pack).hexdigest()}", data=pack, auth=auth)
+        times.append(time.perf_counter() - started)
+        assert answer.status_code == 200, answer.status_code
+    return times
+
+
+def part_uploads(world: World, server: Server) -> None:
+    """What one pack upload costs each server: 20 packs of 16 MiB of random bytes (restic 0.14's
+    pack size) posted one after the other into an empty repository, Portico then rclone, twice."""
+    import random
+
+    import requests
+
+    packs = [random.Random(n).randbytes(16 << 20) for n in range(20)]
+    rows = []
+    for round_number in (1, 2):
+        device, secret, password = world.device(f"bench-uploads-{round_number}")
+        url = f"{server.url}/backups/v1/{device.pk}/"
+        assert requests.post(f"{url}?create=true", auth=(str(device.pk), secret)).status_code == 200
+        cpu_before = thread_cpu_seconds(server.process.pid)
+        times = post_packs(url, (str(device.pk), secret), packs)
+        cpu = [after - before for after, before in zip(thread_cpu_seconds(server.process.pid), cpu_before, strict=True)]
+        rows.append({"round": round_number, "server": "portico", "median_ms": statistics.median(times) * 1000,
+                     "seconds": sum(times), "event_loop_cpu": cpu[0], "other_threads_cpu": cpu[1]})
+        shutil.rmtree(BENCH / "repositories" / str(device.pk))
+        folder = RCLONE_DIR / f"uploads-{round_number}"
+        folder.mkdir(parents=True)
+        port = free_port()
+        rclone = subprocess.Popen(["rclone", "serve", "restic", "--addr", f"127.0.0.1:{port}", "--append-only",
+                                   str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for_port(port, rclone)
+            Restic(f"rest:http://127.0.0.1:{port}/", password, CLIENT_CACHE / "uploads").timed("init")
+            cpu_before = cpu_seconds(rclone.pid)
+            times = post_packs(f"http://127.0.0.1:{port}/", None, packs)
+            rows.append({"round": round_number, "server": "rclone", "median_ms": statistics.median(times) * 1000,
+                         "seconds": sum(times), "event_loop_cpu": cpu_seconds(rclone.pid) - cpu_before,
+                         "other_threads_cpu": 0.0})
+        finally:
+            rclone.terminate()
+            rclone.wait(timeout=30)
+        shutil.rmtree(folder)
+        for row in rows[-2:]:
+            print(f"uploads: {json.dumps(row)}", flush=True)
+    RESULTS["uploads"] = rows
+
+
 def part_agent(world: World, server: Server, device, agent: Agent) -> None:
     from django.urls import reverse
 
@@ -331,7 +413,7 @@ def part_agent(world: World, server: Server, device, agent: Agent) -> None:
 
     session = browser(server, world.owner)
     runs = []
-    for step in ("first", "unchanged"):
+    for step in ("first", "unchanged", "unchanged", "unchanged"):
         known = set(BackupRun.objects.filter(device=device).values_list("pk", flat=True))
         server_before = cpu_seconds(server.process.pid)
         token = open_page(session, server, reverse("devices:detail", args=[device.pk]))
@@ -506,6 +588,8 @@ def part_restore(world: World, server: Server, device, secret: str, password: st
 
 def report() -> None:
     print(f"\n## Results ({RESULTS['started']})\n")
+    print(f"Machine: {json.dumps(RESULTS.get('machine'))}; load average (1, 5, 15 min) as each part began: "
+          f"{json.dumps(RESULTS.get('load_at_start'))}\n")
     tree_info = RESULTS["tree"]
     print(f"Tree: {tree_info['files']:,} files in {tree_info['folders']:,} folders, {tree_info['bytes'] / 1e6:.0f} MB "
           f"({tree_info['text_bytes'] / 1e6:.0f} MB of it text)\n")
@@ -520,22 +604,43 @@ def report() -> None:
                 print(f"| {row['round']} | {name} | {steps['init']['seconds']:.2f} | {steps['first']['seconds']:.1f} | "
                       f"{steps['unchanged']['seconds']:.1f} | {steps['init']['seconds'] + steps['first']['seconds']:.1f} | "
                       f"{steps['first']['server_cpu']:.1f} / {steps['unchanged']['server_cpu']:.1f} | "
-                      f"{steps['first']['restic_cpu']:.1f} | {steps['first']['load_before']:.1f} | "
+                      f"{steps['first']['restic_cpu']:.1f} | {steps['first'].get('load_before', float('nan')):.1f} | "
                       f"{steps['stored_bytes'] / 1e6:.0f} |")
-        print("\n| step | Portico median s | rclone median s | Portico / rclone (medians) | per round |")
-        print("|---|---:|---:|---:|---|")
+        print("\n| step | Portico median s | rclone median s | Portico / rclone (medians) | Portico / rclone, round by round | "
+              "CPU s, restic + server (medians): Portico / rclone |")
+        print("|---|---:|---:|---:|---|---|")
         for step in ("init", "first", "unchanged", "init + first"):
-            def seconds(row: dict, name: str, step: str = step) -> float:
-                return sum(row[name][part]["seconds"] for part in step.split(" + "))
+            def seconds(row: dict, name: str, step: str = step, *fields: str) -> float:
+                return sum(row[name][part][field] for part in step.split(" + ") for field in fields or ("seconds",))
             portico = statistics.median(seconds(row, "portico") for row in rounds)
             rclone = statistics.median(seconds(row, "rclone") for row in rounds)
-            each = " / ".join(f"{(seconds(row, 'portico') / seconds(row, 'rclone') - 1) * 100:+.0f} %" for row in rounds)
-            print(f"| {step} | {portico:.2f} | {rclone:.2f} | {(portico / rclone - 1) * 100:+.1f} % | {each} |")
+            paired = [(seconds(row, "portico") / seconds(row, "rclone") - 1) * 100 for row in rounds]
+            each = (f"median {statistics.median(paired):+.1f} %, over +10 % in {sum(p > 10 for p in paired)} of "
+                    f"{len(paired)}" + (": " + " / ".join(f"{p:+.0f} %" for p in paired) if len(paired) <= 8 else ""))
+            cpu = [statistics.median(seconds(row, name, step, "restic_cpu", "server_cpu") for row in rounds)
+                   for name in ("portico", "rclone")]
+            print(f"| {step} | {portico:.2f} | {rclone:.2f} | {(portico / rclone - 1) * 100:+.1f} % | {each} | "
+                  f"{cpu[0]:.1f} / {cpu[1]:.1f} ({(cpu[0] / cpu[1] - 1) * 100:+.0f} %) |")
+    if "uploads" in RESULTS:
+        print("\n| round | server | median ms per 16 MiB POST | 20 POSTs s | server CPU s: event loop thread / others |")
+        print("|---|---|---:|---:|---|")
+        for row in RESULTS["uploads"]:
+            threads = (f"{row['event_loop_cpu']:.2f} / {row['other_threads_cpu']:.2f}" if row["server"] == "portico"
+                       else f"{row['event_loop_cpu']:.2f} (the whole process)")
+            print(f"| {row['round']} | {row['server']} | {row['median_ms']:.0f} | {row['seconds']:.2f} | {threads} |")
     if "agent" in RESULTS:
-        print("\n| through the agent | s (click to recorded) | server CPU s | files new / unmodified | data added MB |")
-        print("|---|---:|---:|---|---:|")
+        plain = {}
+        if "backups" in RESULTS:
+            plain = {"first": statistics.median(row["portico"]["init"]["seconds"] + row["portico"]["first"]["seconds"]
+                                                for row in RESULTS["backups"]),
+                     "unchanged": statistics.median(row["portico"]["unchanged"]["seconds"] for row in RESULTS["backups"])}
+        print("\n| backup through the agent | s (click to recorded) | plain restic through Portico, median s | "
+              "server CPU s | files new / unmodified | data added MB |")
+        print("|---|---:|---:|---:|---|---:|")
         for run in RESULTS["agent"]:
-            print(f"| {run['step']} | {run['seconds']:.1f} | {run['server_cpu']:.1f} | "
+            step = "init + first" if run["step"] == "first" else run["step"]
+            compared = f"{plain[run['step']]:.1f}" if plain else "—"
+            print(f"| {step} | {run['seconds']:.1f} | {compared} | {run['server_cpu']:.1f} | "
                   f"{run.get('files_new')} / {run.get('files_unmodified')} | {(run.get('data_added') or 0) / 1e6:.0f} |")
     if "index" in RESULTS:
         found = RESULTS["index"]
@@ -562,7 +667,12 @@ def report() -> None:
 
 def main() -> None:
     if ARGS.report:
-        RESULTS.update(json.loads(ARGS.report.read_text()))
+        rounds = []
+        for results in ARGS.report:
+            RESULTS.update(json.loads(results.read_text()))
+            rounds += RESULTS.pop("backups", [])
+        if rounds:
+            RESULTS["backups"] = [{**row, "round": n} for n, row in enumerate(rounds, 1)]
         report()
         return
     require_tools()
@@ -573,17 +683,25 @@ def main() -> None:
 
     django.setup()
     from django.core.management import call_command
+    from django.db import connection
 
     call_command("migrate", verbosity=0)
     RESULTS["machine"] = {"cores": os.cpu_count(), "load": os.getloadavg(),
                           "restic": subprocess.run(["restic", "version"], capture_output=True, text=True).stdout.strip(),
-                          "rclone": subprocess.run(["rclone", "version"], capture_output=True, text=True).stdout.split("\n")[0]}
+                          "rclone": subprocess.run(["rclone", "version"], capture_output=True, text=True).stdout.split("\n")[0],
+                          "postgresql": connection.cursor().connection.info.server_version, "python": sys.version.split()[0]}
     world = World()
     server = Server()
     agent = None
+    load = RESULTS["load_at_start"] = {}
     try:
         if "backups" in ONLY:
+            load["backups"] = os.getloadavg()
             part_backups(world, server)
+        if "uploads" in ONLY:
+            load["uploads"] = os.getloadavg()
+            part_uploads(world, server)
+        # The agent's own backups are the snapshots browsed and restored from.
         if ONLY & {"agent", "browse", "restore"}:
             device, secret, password = world.device("bench-agent")
             from portico import seed
@@ -592,12 +710,16 @@ def main() -> None:
             seed.assign(world.user, device)
             seed.grant(world.user, BACKUP_RESTORE)
             agent = Agent(server, device, secret)
+            load["agent"] = os.getloadavg()
             part_agent(world, server, device, agent)
             RESULTS["server_rss_mb"] = rss_kib(server.process.pid) / 1024
+            load["index"] = os.getloadavg()
             part_index(device, password)
             if "browse" in ONLY:
+                load["browse"] = os.getloadavg()
                 part_browse(world, device)
             if "restore" in ONLY:
+                load["restore"] = os.getloadavg()
                 part_restore(world, server, device, secret, password)
     finally:
         if agent is not None:
