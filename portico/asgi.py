@@ -14,6 +14,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import path  # noqa: E402
 
+from portico.backups.uploads import Uploads  # noqa: E402
 from portico.remote.consumers import AgentControlConsumer  # noqa: E402
 from portico.remote.relay import AgentSessionConsumer, BrowserSessionConsumer  # noqa: E402
 
@@ -22,7 +23,8 @@ from portico.remote.relay import AgentSessionConsumer, BrowserSessionConsumer  #
 browser_sessions = AllowedHostsOriginValidator(AuthMiddlewareStack(BrowserSessionConsumer.as_asgi()))
 
 application = ProtocolTypeRouter({
-    "http": django_application,
+    # restic's uploads are taken from the connection and written once; the rest is Django's.
+    "http": Uploads(django_application),
     "websocket": URLRouter([
         path("agent/v1/control", AgentControlConsumer.as_asgi()),
         path("agent/v1/sessions/<int:session_id>", AgentSessionConsumer.as_asgi()),

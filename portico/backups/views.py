@@ -6,26 +6,23 @@ iterator, as Django under ASGI would otherwise read a whole file into memory bef
 
 from __future__ import annotations
 
-import errno
-import hashlib
 import json
 import re
 from collections.abc import AsyncIterator
 
 from asgiref.sync import sync_to_async
 from django.core.files.storage import Storage
-from django.core.files.uploadedfile import TemporaryUploadedFile
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
-from portico.backups import files, services
+from portico.backups import files, services, uploads
 from portico.backups.models import BackupRepository
 
 CHUNK = 1024 * 1024
 V2 = "application/vnd.x.restic.rest.v2"
 V1 = "application/vnd.x.restic.rest.v1"
-REALM = 'Basic realm="portico-backups"'
+REALM = uploads.REALM
 RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 
 
@@ -166,57 +163,20 @@ def _send(request: HttpRequest, storage: Storage, key: str) -> HttpResponseBase:
     return response
 
 
-def _receive(request: HttpRequest, name: str) -> tuple[TemporaryUploadedFile, str]:
-    """The request's body in a temporary file, read a chunk at a time, and its SHA-256."""
-    upload = TemporaryUploadedFile(name, "application/octet-stream", 0, None)
-    digest = hashlib.sha256()
-    while chunk := request.read(CHUNK):
-        digest.update(chunk)
-        upload.write(chunk)
-    upload.size = upload.tell()
-    upload.seek(0)
-    return upload, digest.hexdigest()
-
-
 def _store(request: HttpRequest, storage: Storage, key: str, file_type: str, name: str, device_id: int) -> HttpResponse:
-    upload, digest = _receive(request, name or "config")
-    with upload:
-        # Every file but the config is named by the SHA-256 of its bytes: another name is a
-        # corrupted or forged upload.
-        if file_type != "config" and digest != name:
-            return _status(400)
-        if storage.exists(key):
-            if file_type == "config":
-                return _status(403)  # append-only: what is written stays as it was
-            if file_type != "locks" and _intact(storage, key, name):
-                return _status(200)  # restic sending again what is stored (a lost answer): nothing changes
-            # A lock written again, or a stored file whose bytes no longer match its name (a
-            # server stopped mid-write): the upload, checked above, takes its place.
-            storage.delete(key)
-        try:
-            saved = storage.save(key, upload)
-        except OSError as error:
-            # Nothing half-written may stay under a name restic trusts.
-            if storage.exists(key):
-                storage.delete(key)
-            if error.errno in (errno.ENOSPC, errno.EDQUOT):
-                services.storage_full(device_id)
-                return _status(507)
-            raise
-    if saved != key:
-        # A concurrent upload of the same name was stored first; the storage kept this one aside.
-        storage.delete(saved)
-        if file_type == "config":
-            return _status(403)
-    return _status(200)
-
-
-def _intact(storage: Storage, key: str, name: str) -> bool:
-    digest = hashlib.sha256()
-    with storage.open(key, "rb") as stored:
-        while chunk := stored.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest() == name
+    """An upload that reached Django (served without portico.asgi's Uploads, e.g. by a test
+    client): the same checks, after Django read the body."""
+    sink = uploads.Sink(storage, key)
+    try:
+        while chunk := request.read(uploads.CHUNK):
+            sink.write(chunk)
+    except (uploads.StorageFull, uploads.TooLarge) as error:
+        sink.discard()
+        if isinstance(error, uploads.TooLarge):
+            return _status(413)
+        services.storage_full(device_id)
+        return _status(507)
+    return _status(uploads.keep(storage, key, file_type, name, device_id, sink))
 
 
 def _delete(storage: Storage, key: str, file_type: str) -> HttpResponse:

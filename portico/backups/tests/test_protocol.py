@@ -157,3 +157,22 @@ def test_a_stored_file_that_no_longer_matches_its_name_is_replaced_by_a_good_upl
     assert post(asgi_server, device, authorization, path, body).status == 200
 
     assert stored.read_bytes() == body
+
+
+def test_an_upload_cut_off_midway_leaves_nothing_behind(asgi_server, laptop, backup_storage):
+    """Uploads are written as they arrive (portico/backups/uploads.py): one that stops halfway
+    keeps no file under its name and no temporary file beside it."""
+    import socket
+
+    from portico.remote.tests.support import until
+
+    device, authorization = laptop
+    body = os.urandom(4 * 1024 * 1024)
+    with socket.create_connection(("127.0.0.1", asgi_server.port)) as connection:
+        connection.sendall((
+            f"POST /backups/v1/{device.pk}/data/{named(body)} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Authorization: {authorization}\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode() + body[: len(body) // 2])
+    folder = backup_storage / str(device.pk) / "data" / named(body)[:2]
+    until(lambda: not folder.exists() or not any(folder.iterdir()))
+    assert call(asgi_server, "GET", f"/backups/v1/{device.pk}/data/{named(body)}", authorization=authorization).status == 404
