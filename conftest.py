@@ -219,3 +219,12 @@ def start_agent(asgi_server, admin, org_a, tmp_path):
     yield start
     for agent in agents:
         agent.stop()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Browser tests run last (keeping pytest-django's order otherwise): the session's Chromium,
+    driven by Playwright's sync API, keeps an event loop running in the main thread from its first
+    use, and a test that then calls async_to_sync there (telling an agent of a revocation or a
+    backup) would be refused by asgiref."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
