@@ -1,8 +1,9 @@
 """The SaaS backup service's data: plans, an organization's subscription, and its backed-up accounts.
 
 The backup engine (a later issue) writes the results of each account's sections; seat usage and
-storage usage are always derived from those rows in SQL. The dashboard's tallies of accounts are
-derived too: the database keeps them with every change of an account, and nothing else writes them.
+storage usage are always derived from those rows in SQL. The dashboard's tallies of accounts and
+each account's totals of its sections are derived too: the database keeps them with every change of
+an account or a section, and nothing else writes them.
 """
 
 from __future__ import annotations
@@ -214,6 +215,30 @@ class AccountSection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id}/{self.section}"
+
+
+class AccountTotals(models.Model):
+    """An account's sections added up: its last backup, its backup status (the worst last result,
+    in BackupResult's order), items and bytes. The accounts export (CSV-1) reads these with the
+    account, one row each, instead of grouping 1,000,000 accounts' sections batch by batch.
+
+    Derived only, like the tallies: every account has its row from the statement that adds it, and
+    database triggers on the sections keep the totals equal to them in the same statement as any
+    change (`portico.saas.totals`). Nothing else writes here.
+    """
+
+    account = models.OneToOneField(Account, on_delete=models.CASCADE, primary_key=True, related_name="totals")
+    last_backup_at = models.DateTimeField(null=True)
+    # Blank while the account has no section with a result.
+    worst_result = models.CharField(max_length=16, choices=BackupResult.choices, blank=True, default="")
+    item_count = models.BigIntegerField(default=0)
+    bytes = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("account totals")
+
+    def __str__(self) -> str:
+        return f"{self.account_id}"
 
 
 # What a tally counts, in the order the triggers write them (`portico.saas.tallies.COLUMNS`).
