@@ -15,20 +15,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import connections
-from django.db.models import (
-    BigIntegerField,
-    Case,
-    CharField,
-    Func,
-    IntegerField,
-    Max,
-    Model,
-    QuerySet,
-    Sum,
-    Value,
-    When,
-)
-from django.db.models.functions import Cast, Coalesce
+from django.db.models import CharField, Func, Model, QuerySet
 from django.http import QueryDict
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -148,16 +135,18 @@ class IsoUtc(Func):
         return self.as_sql(compiler, connection, template=template, **extra)
 
 
-def _descending_batches(queryset: QuerySet, size: int = BATCH) -> Iterator[list[tuple]]:
+def _descending_batches(queryset: QuerySet, size: int = BATCH, bounds: Sequence[str] = ("id",)) -> Iterator[list[tuple]]:
     """Every row of `queryset` (ordered by id, newest first, id its first column) in lists of `size`,
     one indexed range per query: no cursor is held open, so the job reports progress meanwhile.
+    Each of `bounds` (the id, and the key of a table joined one to one) is kept below the last id,
+    so that each joined index is read from there too.
 
     The queryset's own SQL is run on a plain cursor: the rows are final text and numbers already,
     and Django's per-value converters cost more than reading them."""
     connection = connections[queryset.db]
     last = None
     while True:
-        page = queryset if last is None else queryset.filter(id__lt=last)
+        page = queryset if last is None else queryset.filter(**{f"{bound}__lt": last for bound in bounds})
         sql, params = page[:size].query.sql_with_params()
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -243,38 +232,27 @@ def account_count(actor: Membership, params: dict) -> int:
     return accounts_for(actor, _filters(_account_form(actor, params))).count()
 
 
-def _worst_rank() -> Case:
-    """A section's result as its rank in BackupResult's order (best first), so the worst is a Max."""
-    return Case(
-        *(When(sections__last_result=result, then=Value(rank)) for rank, result in enumerate(BackupResult.values)),
-        output_field=IntegerField(),
-    )
-
-
 def account_rows(actor: Membership, params: dict) -> Iterator[Sequence[object]]:
-    # One query a batch reads the accounts with their sections summed (one group per account: the
-    # database groups by the id alone) and the times as text. Choices become labels in the
-    # requester's language and organizations their names through dictionaries made once per
-    # export: the database does the least work a row can cost, and Python a lookup a cell.
+    # One query a batch reads the accounts with their totals (`AccountTotals`: one row each, kept
+    # by the database as the sections change) and the times as text: an inner join on the totals'
+    # key, which PostgreSQL merges with the accounts, both indexes read backwards from the batch's
+    # start. Choices become labels in the requester's language and organizations their names
+    # through dictionaries made once per export: the database does the least work a row can cost,
+    # and Python a lookup a cell.
     products, kinds, statuses = _labels(ProductType.choices), _labels(EmailKind.choices), _labels(AccountStatus.choices)
-    results = {rank: str(label) for rank, label in enumerate(BackupResult.labels)}
+    results = _labels(BackupResult.choices)
     backed_up = {True: _("Yes"), False: _("No")}
     organizations = dict(Organization.objects.filter(partner_id=actor.partner_id).values_list("id", "name"))
     rows = (
         accounts_for(actor, _filters(_account_form(actor, params)))
-        .annotate(
-            added=Max(IsoUtc("added_at")),  # one value a group: grouped by the id alone
-            last_backup=IsoUtc(Max("sections__last_backup_at")),
-            worst=Max(_worst_rank()),
-            items=Cast(Coalesce(Sum("sections__item_count"), 0), BigIntegerField()),
-            size=Cast(Coalesce(Sum("sections__bytes"), 0), BigIntegerField()),
-        )
+        .filter(totals__isnull=False)  # every account has its totals: an inner join from the first batch on
+        .annotate(added=IsoUtc("added_at"), last_backup=IsoUtc("totals__last_backup_at"))
         .values_list(
             "id", "address", "organization_id", "external_id", "product_type", "email_kind", "status", "backed_up",
-            "added", "last_backup", "worst", "items", "size",
+            "added", "last_backup", "totals__worst_result", "totals__item_count", "totals__bytes",
         )
     )
-    for batch in _descending_batches(rows):
+    for batch in _descending_batches(rows, bounds=("id", "totals__account_id")):
         yield from [
             (address, organizations.get(organization, ""), external_id, products.get(product, ""),
              kinds.get(kind, ""), statuses.get(status, ""), backed_up[bool(protected)], added, last_backup,
