@@ -9,11 +9,13 @@ measures, for both people, p50/p95 of
     partial search (ACC-1, ACC-2),
   - the dashboard's figures as Django code, and the dashboard page (DASH-1, DASH-2),
 through the test client (session, middleware, policy, forms, templates), and finally the CSV export
-of all 1,000,000 accounts in a fresh process: rows per second and its peak memory (CSV-1).
+of all 1,000,000 accounts in a fresh process: rows per second and its peak memory (CSV-1), and
+what the triggers that keep each account's totals of its sections cost the writers of sections
+(each write with them and without, rolled back).
 
     .venv/bin/python bench/partner/run.py              # creates and seeds bench_partner once, then reuses it
     .venv/bin/python bench/partner/run.py --reseed     # drops and seeds again
-    .venv/bin/python bench/partner/run.py --only pages # or: figures, export
+    .venv/bin/python bench/partner/run.py --only pages # or: figures, export, writes
 
 DATABASE_URL picks another PostgreSQL database (created if missing); BENCH_RUNS the runs per case.
 """
@@ -43,7 +45,7 @@ parser.add_argument("--organizations", type=int, default=10_000)
 parser.add_argument("--accounts", type=int, default=1_000_000)
 parser.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", "40")))
 parser.add_argument("--reseed", action="store_true", help="drop the database and seed it again")
-parser.add_argument("--only", choices=["pages", "figures", "export"], help="measure only one part")
+parser.add_argument("--only", choices=["pages", "figures", "export", "writes"], help="measure only one part")
 parser.add_argument("--export-worker", action="store_true", help=argparse.SUPPRESS)
 parser.add_argument("--status", default="", help=argparse.SUPPRESS)
 ARGS = parser.parse_args()
@@ -88,7 +90,8 @@ from portico import seed  # noqa: E402
 from portico.access.roles import StaffRole  # noqa: E402
 from portico.identity.models import Membership  # noqa: E402
 from portico.reports import figures  # noqa: E402
-from portico.saas.models import BackupResult, EmailKind, ProductType, Subscription  # noqa: E402
+from portico.saas import totals  # noqa: E402
+from portico.saas.models import Account, AccountSection, BackupResult, EmailKind, ProductType, Subscription  # noqa: E402
 from tests.support import sign_in  # noqa: E402
 
 SECTIONS = {
@@ -318,6 +321,70 @@ def measure_export() -> None:
         subprocess.run([sys.executable, __file__, "--export-worker", "--status", status], check=True)
 
 
+def _rolled_back(write, triggers: bool) -> float:
+    """Seconds `write` took in a transaction that is rolled back, with the totals' triggers or not."""
+    with transaction.atomic():
+        if not triggers:
+            with connection.cursor() as cursor:
+                for name, table in totals.TRIGGERS:
+                    cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {name}")
+        started = time.perf_counter()
+        write()
+        elapsed = time.perf_counter() - started
+        transaction.set_rollback(True)
+    return elapsed
+
+
+def measure_writes(people: dict[str, Membership]) -> None:
+    print("\n### Writes of sections with the totals' triggers and without (median of 5, rolled back)\n")
+    print("| write | with ms | without ms | with / without |\n|---|---:|---:|---:|", flush=True)
+    now = timezone.now()
+    partner_id = people["Owner"].partner_id
+    first = Account.objects.filter(partner_id=partner_id).order_by("id").values_list("id", flat=True)[300_000]
+    block = AccountSection.objects.filter(account_id__gte=first, account_id__lte=first + 19_999)
+    # One section each of 1,000 accounts.
+    singles = list(
+        AccountSection.objects.filter(account_id__gte=first, account_id__lte=first + 999).order_by("account_id").distinct("account_id")
+    )
+    organization = Account.objects.filter(pk=first).values_list("organization_id", flat=True).get()
+
+    def save_each():
+        for section in singles:
+            section.last_result, section.last_backup_at = "failed", now
+            section.save(update_fields=["last_result", "last_backup_at"])
+
+    def add_accounts():
+        made = Account.objects.bulk_create(
+            Account(partner_id=partner_id, organization_id=organization, product_type="email", email_kind="mailbox",
+                    address=f"new{n}@bench.test", external_id=f"new-{n}", added_at=now)
+            for n in range(5000)
+        )
+        AccountSection.objects.bulk_create(
+            AccountSection(account=account, section=section, added_at=now, last_backup_at=now, last_result="success",
+                           item_count=10, bytes=1000)
+            for account in made for section in ("email", "calendar")
+        )
+
+    cases = [
+        (f"one section saved, {len(singles):,} times (ORM, a statement each), per save", save_each, len(singles)),
+        ("the sections of 20,000 accounts updated (one UPDATE)",
+         lambda: block.update(last_result="warning", last_backup_at=now), 1),
+        ("5,000 accounts added with 2 sections each (bulk_create)", add_accounts, 1),
+        ("the sections of 20,000 accounts deleted (one DELETE)", lambda: block.delete(), 1),
+        # What keeping the totals as columns of the account would add to each of these writes: the
+        # account's row written again, with its twelve indexes and the tallies' statement trigger.
+        ("for comparison: the same 20,000 accounts' own rows updated",
+         lambda: Account.objects.filter(id__range=(first, first + 19_999)).update(domain="x"), 1),
+    ]
+    for name, write, per in cases:
+        with_ms = statistics.median(_rolled_back(write, True) for _ in range(5)) * 1000 / per
+        if name.startswith("for comparison"):  # no trigger of the totals fires on it
+            print(f"| {name} | {with_ms:.2f} | | |", flush=True)
+            continue
+        without_ms = statistics.median(_rolled_back(write, False) for _ in range(5)) * 1000 / per
+        print(f"| {name} | {with_ms:.2f} | {without_ms:.2f} | {with_ms / without_ms:.1f} |", flush=True)
+
+
 def main() -> None:
     if ARGS.export_worker:
         export_worker()
@@ -333,6 +400,8 @@ def main() -> None:
         measure_figures(people)
     if ARGS.only in (None, "export"):
         measure_export()
+    if ARGS.only in (None, "writes"):
+        measure_writes(people)
 
 
 if __name__ == "__main__":
