@@ -236,32 +236,29 @@ class Backups:
         return self._task is not None
 
     async def backup(self, message: dict, send: SendMessage) -> None:
-        job = job_of(message)
-        if job is None:
-            log.warning("a backup.run without a usable job id cannot be answered")
-            return
-        try:
-            request = parse_backup(message, job)
-            self._check_free()
-        except Refused as refusal:
-            log.info("backup %s refused: %s", job, refusal)
-            await _say(send, {"type": "backup.failed", "job": job, "message": str(refusal), "exit_code": None})
-            return
-        self._start(self._answer(send, job, "backup.failed", lambda: self._back_up(request, send)))
+        await self._accept("backup", message, send, parse_backup, self._back_up)
 
     async def restore(self, message: dict, send: SendMessage) -> None:
+        await self._accept("restore", message, send, parse_restore, self._restore)
+
+    async def _accept(self, kind: str, message: dict, send: SendMessage, parse, work) -> None:
+        """Start `work` on the parsed request, or answer `<kind>.failed` at once: a malformed
+        request, or the agent busy with another run."""
         job = job_of(message)
         if job is None:
-            log.warning("a restore.run without a usable job id cannot be answered")
+            log.warning("a %s.run without a usable job id cannot be answered", kind)
             return
         try:
-            request = parse_restore(message, job)
+            request = parse(message, job)
             self._check_free()
         except Refused as refusal:
-            log.info("restore %s refused: %s", job, refusal)
-            await _say(send, {"type": "restore.failed", "job": job, "message": str(refusal)})
+            log.info("%s %s refused: %s", kind, job, refusal)
+            answer = {"type": f"{kind}.failed", "job": job, "message": str(refusal)}
+            if kind == "backup":
+                answer["exit_code"] = None  # restic did not run
+            await _say(send, answer)
             return
-        self._start(self._answer(send, job, "restore.failed", lambda: self._restore(request, send)))
+        self._start(self._answer(send, job, f"{kind}.failed", lambda: work(request, send)))
 
     async def close(self) -> None:
         """Stop the run in progress: restic interrupted, the staging folder removed."""

@@ -114,8 +114,12 @@ def _sqlite_statements() -> list[str]:
 
 def install(schema_editor) -> None:
     """Create (or replace) the triggers on the accounts table."""
-    vendor = schema_editor.connection.vendor
-    statements = {"postgresql": _pg_statements, "sqlite": _sqlite_statements}[vendor]()
+    execute_for_vendor(schema_editor, postgresql=_pg_statements, sqlite=_sqlite_statements)
+
+
+def execute_for_vendor(schema_editor, *, postgresql, sqlite) -> None:
+    """Run the statements the database's vendor needs (each argument makes a list of them)."""
+    statements = {"postgresql": postgresql, "sqlite": sqlite}[schema_editor.connection.vendor]()
     for statement in statements:
         schema_editor.execute(statement, params=None)
 

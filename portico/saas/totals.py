@@ -15,6 +15,7 @@ them again in that migration (the totals' tests fail otherwise).
 
 from __future__ import annotations
 
+from portico.saas import tallies
 from portico.saas.models import BackupResult
 
 TOTALS = "saas_accounttotals"
@@ -146,10 +147,7 @@ TRIGGERS = (
 
 def install(schema_editor) -> None:
     """Create (or replace) the triggers on the accounts and sections tables."""
-    vendor = schema_editor.connection.vendor
-    statements = {"postgresql": _pg_statements, "sqlite": _sqlite_statements}[vendor]()
-    for statement in statements:
-        schema_editor.execute(statement, params=None)
+    tallies.execute_for_vendor(schema_editor, postgresql=_pg_statements, sqlite=_sqlite_statements)
 
 
 def uninstall(schema_editor) -> None:
