@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -26,7 +25,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 from portico.access import policy
 from portico.access.catalog import DeviceAction
 from portico.access.policy import Action
-from portico.audit.services import record
 from portico.backups import index, restic, services
 from portico.backups.forms import PolicyForm, RestoreForm
 from portico.backups.models import BackupPolicy, BackupRun, RunKind, RunState, Snapshot
@@ -85,7 +83,7 @@ def browse(request: HttpRequest, pk: int) -> HttpResponse:
         device = _restorable_device(request, pk)
     except Http404:
         if request.method == "POST":
-            _refused(request, {"device": pk, "reason": "out of reach"})
+            services.restore_refused(request.membership, {"device": pk, "reason": "out of reach"})
         raise
     snapshots = list(Snapshot.objects.filter(device=device).order_by("-seq")[:500])
     by_id = {snapshot.snapshot_id: snapshot for snapshot in snapshots}
@@ -106,7 +104,7 @@ def browse(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except services.RestoreRefused as refusal:
             form.add_error(None, str(refusal))
-            _refused(request, {"device": device.pk, "reason": str(refusal)[:500]}, device)
+            services.restore_refused(request.membership, {"device": device.pk, "reason": str(refusal)[:500]}, device)
         except services.DeviceOffline:
             form.add_error(None, _("%(name)s is offline: the restore can start once its agent is back.") % {"name": device.name})
         except services.BackupBusy:
@@ -129,17 +127,6 @@ def browse(request: HttpRequest, pk: int) -> HttpResponse:
     elif snapshot is not None:
         context["page"] = page_of(index.folder(device, snapshot, path), request.GET.get("page"), FOLDER_PAGE)
     return render(request, "backups/browse.html", context)
-
-
-def _refused(request: HttpRequest, details: dict, device: Device | None = None) -> None:
-    """A restore asked for and refused is audited: a device out of reach, a path not in the
-    snapshot, a destination that is not a full path."""
-    actor = request.membership
-    with transaction.atomic():
-        record(
-            "backup.restore_refused", actor=actor, obj=device, partner_id=actor.partner_id,
-            organization_id=device.organization_id if device else None, after=details,
-        )
 
 
 def _run_of(request: HttpRequest, device: Device, run_pk: int) -> BackupRun:
@@ -175,11 +162,7 @@ def download(request: HttpRequest, pk: int, snapshot: str) -> HttpResponse:
         raise Http404
     password = secrets.decrypt(BackupPolicy.objects.get(device=device).password_sealed)
     argv, env = restic.command(device.pk, password, "dump", "--archive", "zip", chosen.snapshot_id, path)
-    with transaction.atomic():
-        record(
-            "backup.downloaded", actor=request.membership, obj=device, partner_id=device.partner_id,
-            organization_id=device.organization_id, after={"snapshot": chosen.snapshot_id, "path": path},
-        )
+    services.downloaded(request.membership, device, chosen, path)
     base = SAFE_NAME.sub("-", posixpath.basename(path) or device.name).strip("-") or "backup"
     stamp = timezone.localtime(chosen.taken_at).strftime("%Y-%m-%d-%H%M")
     response = StreamingHttpResponse(_stream(argv, env), content_type="application/zip")

@@ -501,3 +501,22 @@ def restore_failed(credential: AgentCredential, message: dict) -> None:
         if run is None:
             return
         _fail(run, str(message.get("message") or _("The agent gave no reason."))[:2000])
+
+
+def restore_refused(actor: Membership, details: dict, device: Device | None = None) -> None:
+    """A restore asked for and refused is audited: a device out of reach, a path not in the
+    snapshot, a destination that is not a full path."""
+    with transaction.atomic():
+        record(
+            "backup.restore_refused", actor=actor, obj=device, partner_id=actor.partner_id,
+            organization_id=device.organization_id if device else None, after=details,
+        )
+
+
+def downloaded(actor: Membership, device: Device, snapshot: Snapshot, path: str) -> None:
+    """A file or folder of a snapshot leaves as a zip (FR-2): audited when it starts."""
+    with transaction.atomic():
+        record(
+            "backup.downloaded", actor=actor, obj=device, partner_id=device.partner_id,
+            organization_id=device.organization_id, after={"snapshot": snapshot.snapshot_id, "path": path},
+        )
