@@ -4,7 +4,8 @@
   backups  restic's `init`, first and unchanged `backup` through Portico's REST endpoint (uvicorn
            serving portico.asgi, PostgreSQL) against the same with `rclone serve restic
            --append-only`, alternating Portico, rclone, Portico, rclone… (goal: ≤ 10 % slower);
-  uploads  what one 16 MiB pack upload costs each server, in time and in the server's CPU;
+  uploads  what one 16 MiB pack upload costs each server, in time and in the server's CPU, with
+           uvicorn alone receiving it as Portico does (bench/backups/floor.py) between the two;
   agent    the same first and three unchanged backups through the whole path: "Back up now"
            posted to the server, `backup.run` to a `portico-agent run` process, until the run is
            recorded (browse and restore use its snapshots, so they run it too);
@@ -349,6 +350,12 @@ def thread_cpu_seconds(pid: int) -> tuple[float, float]:
     return main, cpu_seconds(pid) - main
 
 
+def user_system_seconds(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds so far of a whole process, apart."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) / os.sysconf("SC_CLK_TCK"), int(fields[12]) / os.sysconf("SC_CLK_TCK")
+
+
 def post_packs(url: str, auth: tuple[str, str] | None, packs: list[bytes]) -> list[float]:
     """Seconds of each POST of a pack to a REST repository, one after the other, as restic names them."""
     import hashlib
@@ -365,9 +372,25 @@ def post_packs(url: str, auth: tuple[str, str] | None, packs: list[bytes]) -> li
     return times
 
 
+def timed_posts(server: str, round_number: int, pid: int, url: str, auth, packs: list[bytes]) -> dict:
+    """The packs posted to one server: time per POST, and the server's CPU (the event loop thread
+    apart from the others for uvicorn, user apart from system for the whole process)."""
+    threads_before, cpu_before = thread_cpu_seconds(pid), user_system_seconds(pid)
+    times = post_packs(url, auth, packs)
+    threads = [after - before for after, before in zip(thread_cpu_seconds(pid), threads_before, strict=True)]
+    cpu = [after - before for after, before in zip(user_system_seconds(pid), cpu_before, strict=True)]
+    row = {"round": round_number, "server": server, "median_ms": statistics.median(times) * 1000, "seconds": sum(times),
+           "event_loop_cpu": threads[0], "other_threads_cpu": threads[1], "user_cpu": cpu[0], "system_cpu": cpu[1]}
+    if server == "rclone":  # Go's threads are not uvicorn's: the whole process in one
+        row |= {"event_loop_cpu": sum(threads), "other_threads_cpu": 0.0}
+    return row
+
+
 def part_uploads(world: World, server: Server) -> None:
     """What one pack upload costs each server: 20 packs of 16 MiB of random bytes (restic 0.14's
-    pack size) posted one after the other into an empty repository, Portico then rclone, twice."""
+    pack size) posted one after the other into an empty repository, twice to each of Portico,
+    uvicorn alone receiving them as Portico does (bench/backups/floor.py: hashed, written, not
+    kept) and rclone."""
     import random
 
     import requests
@@ -378,12 +401,17 @@ def part_uploads(world: World, server: Server) -> None:
         device, secret, password = world.device(f"bench-uploads-{round_number}")
         url = f"{server.url}/backups/v1/{device.pk}/"
         assert requests.post(f"{url}?create=true", auth=(str(device.pk), secret)).status_code == 200
-        cpu_before = thread_cpu_seconds(server.process.pid)
-        times = post_packs(url, (str(device.pk), secret), packs)
-        cpu = [after - before for after, before in zip(thread_cpu_seconds(server.process.pid), cpu_before, strict=True)]
-        rows.append({"round": round_number, "server": "portico", "median_ms": statistics.median(times) * 1000,
-                     "seconds": sum(times), "event_loop_cpu": cpu[0], "other_threads_cpu": cpu[1]})
+        rows.append(timed_posts("portico", round_number, server.process.pid, url, (str(device.pk), secret), packs))
         shutil.rmtree(BENCH / "repositories" / str(device.pk))
+        port = free_port()
+        floor = subprocess.Popen([sys.executable, "-m", "uvicorn", "bench.backups.floor:app", "--host", "127.0.0.1",
+                                  "--port", str(port), "--log-level", "warning"], cwd=ROOT)
+        try:
+            wait_for_port(port, floor)
+            rows.append(timed_posts("uvicorn alone", round_number, floor.pid, f"http://127.0.0.1:{port}/", None, packs))
+        finally:
+            floor.terminate()
+            floor.wait(timeout=30)
         folder = RCLONE_DIR / f"uploads-{round_number}"
         folder.mkdir(parents=True)
         port = free_port()
@@ -392,16 +420,12 @@ def part_uploads(world: World, server: Server) -> None:
         try:
             wait_for_port(port, rclone)
             Restic(f"rest:http://127.0.0.1:{port}/", password, CLIENT_CACHE / "uploads").timed("init")
-            cpu_before = cpu_seconds(rclone.pid)
-            times = post_packs(f"http://127.0.0.1:{port}/", None, packs)
-            rows.append({"round": round_number, "server": "rclone", "median_ms": statistics.median(times) * 1000,
-                         "seconds": sum(times), "event_loop_cpu": cpu_seconds(rclone.pid) - cpu_before,
-                         "other_threads_cpu": 0.0})
+            rows.append(timed_posts("rclone", round_number, rclone.pid, f"http://127.0.0.1:{port}/", None, packs))
         finally:
             rclone.terminate()
             rclone.wait(timeout=30)
         shutil.rmtree(folder)
-        for row in rows[-2:]:
+        for row in rows[-3:]:
             print(f"uploads: {json.dumps(row)}", flush=True)
     RESULTS["uploads"] = rows
 
@@ -622,12 +646,15 @@ def report() -> None:
             print(f"| {step} | {portico:.2f} | {rclone:.2f} | {(portico / rclone - 1) * 100:+.1f} % | {each} | "
                   f"{cpu[0]:.1f} / {cpu[1]:.1f} ({(cpu[0] / cpu[1] - 1) * 100:+.0f} %) |")
     if "uploads" in RESULTS:
-        print("\n| round | server | median ms per 16 MiB POST | 20 POSTs s | server CPU s: event loop thread / others |")
-        print("|---|---|---:|---:|---|")
+        print("\n| round | server | median ms per 16 MiB POST | 20 POSTs s | server CPU s: event loop thread / others | "
+              "server CPU s: user / system |")
+        print("|---|---|---:|---:|---|---|")
         for row in RESULTS["uploads"]:
-            threads = (f"{row['event_loop_cpu']:.2f} / {row['other_threads_cpu']:.2f}" if row["server"] == "portico"
-                       else f"{row['event_loop_cpu']:.2f} (the whole process)")
-            print(f"| {row['round']} | {row['server']} | {row['median_ms']:.0f} | {row['seconds']:.2f} | {threads} |")
+            threads = (f"{row['event_loop_cpu']:.2f} (the whole process)" if row["server"] == "rclone"
+                       else f"{row['event_loop_cpu']:.2f} / {row['other_threads_cpu']:.2f}")
+            # Runs before the user / system split recorded only the threads.
+            split = f"{row['user_cpu']:.2f} / {row['system_cpu']:.2f}" if "user_cpu" in row else "—"
+            print(f"| {row['round']} | {row['server']} | {row['median_ms']:.0f} | {row['seconds']:.2f} | {threads} | {split} |")
     if "agent" in RESULTS:
         plain = {}
         if "backups" in RESULTS:
