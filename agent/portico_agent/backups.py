@@ -5,6 +5,7 @@ its own so that the control connection keeps its heartbeats meanwhile."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import errno
 import itertools
@@ -217,7 +218,7 @@ class Backups:
         cache_dir: Path,
         restic: str = "restic",
         repository: str | Callable[[], str] | None = None,
-        stop_seconds: float = 5.0,
+        stop_seconds: float = 10.0,
     ) -> None:
         self.state = state
         self.cache_dir = cache_dir
@@ -340,6 +341,11 @@ class Backups:
                 return await exited
             except asyncio.CancelledError:
                 await _interrupt(process, self.stop_seconds)
+                if process.returncode == -signal.SIGKILL and command != "unlock":
+                    # restic did not stop in time and was killed holding its lock: restic's own
+                    # unlock removes it (it takes only the locks of processes that are gone).
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(self._run_restic(password, "unlock"), self.stop_seconds)
                 raise
             finally:
                 if process.returncode is None:
