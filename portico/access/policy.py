@@ -93,6 +93,17 @@ def _is_customer(actor: Membership) -> bool:
 # GRP-3: the organizations a staff user sees.
 
 
+def _unlimited(groups: models.QuerySet) -> models.QuerySet:
+    """Of `groups`, those without organizations: their scope is all of the partner (GRP-1).
+
+    Each group's organizations are looked up by index; a join to them, kept where none is found,
+    read every organization of a 5,000-organization group in each query that asked (1–1.5 ms).
+    """
+    from portico.tenancy.models import Group
+
+    return groups.filter(~Exists(Group.organizations.through.objects.filter(group_id=OuterRef("pk"))))
+
+
 def group_scope(actor: Membership) -> models.QuerySet | None:
     """The organization ids an Admin or Support user is limited to, or None for all of the partner.
 
@@ -156,7 +167,7 @@ def _in_scope(actor: Membership, field: str) -> Q:
     scope = Group.organizations.through.objects.filter(
         group__managers=actor.pk, group__partner_id=actor.partner_id
     ).values("organization_id")
-    return Q(~Exists(managed)) | Q(Exists(managed.filter(organizations__isnull=True))) | Q(**{f"{field}__in": scope})
+    return Q(~Exists(managed)) | Q(Exists(_unlimited(managed))) | Q(**{f"{field}__in": scope})
 
 
 def manages_groups(actor: Membership) -> bool:
@@ -252,7 +263,7 @@ def _membership_rule(actor: Membership, action: str) -> Q:
             # An all-organizations end user's devices reach beyond any scope, so whatever their
             # home organization, only staff without a group limit manage them (GRP-3).
             managed = Group.objects.filter(managers=actor.pk, partner_id=actor.partner_id)
-            unlimited = Q(~Exists(managed)) | Q(Exists(managed.filter(organizations__isnull=True)))
+            unlimited = Q(~Exists(managed)) | Q(Exists(_unlimited(managed)))
             people &= Q(all_organizations=False) | unlimited
     return same_partner & (staff_targets | people)
 
@@ -595,7 +606,7 @@ def ticket_workers(ticket, members: models.QuerySet[M]) -> models.QuerySet[M]:
     in_scope = (
         ~Q(staff_role__in=SCOPED_ROLES)
         | ~Exists(managed)
-        | Exists(managed.filter(organizations__isnull=True))
+        | Exists(_unlimited(managed))
         | Exists(managed.filter(organizations=ticket.organization_id))
     )
     return members.filter(

@@ -197,7 +197,7 @@ def seat_usage(actor: Membership) -> Share:
         subscriptions(actor)
         .filter(status=SubscriptionStatus.ACTIVE)
         .aggregate(
-            used=Coalesce(Sum("organization__account_tally__active_backed_up"), 0),
+            used=Coalesce(Sum("account_tally__active_backed_up"), 0),
             paid=Coalesce(Sum("paid_seats"), 0),
         )
     )

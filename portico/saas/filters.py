@@ -109,7 +109,11 @@ def subscriptions_for(actor, filters: dict) -> QuerySet[Subscription]:
     if filters.get("added_to"):
         rows = rows.filter(created_at__date__lte=filters["added_to"])
     return (
-        rows.select_related("organization", "plan", "admin__person")
+        # The organization's partner is the subscription's: said of the organization too, it lets
+        # PostgreSQL walk the organizations' (partner, name) index and stop after a page, where it
+        # joined and sorted every subscription of the partner (20 ms at 10,000 organizations).
+        rows.filter(organization__partner_id=actor.partner_id)
+        .select_related("organization", "plan", "admin__person")
         .annotate(seats_used=seats_used(), storage_used=storage_used())
         .order_by("organization__name", "organization_id")
     )

@@ -105,6 +105,12 @@ def test_dash1_nothing_to_count_is_zero_not_an_error(owner):
     assert figures.seat_usage(owner) == Share(0, 0)
 
 
+def test_dash1_seats_paid_by_an_organization_without_accounts_count(owner, world, partner):
+    # A new customer has no account yet, so no tally: its seats are still paid for.
+    seed.subscription(seed.organization(partner, "Northwind"), seed.plan(partner, "Starter"), paid_seats=7)
+    assert figures.seat_usage(owner) == Share(3, 17)
+
+
 def test_dash1_more_seats_used_than_paid_is_shown_and_the_donut_stops_full(signed_in, owner, org_a):
     seed.subscription(org_a, seed.plan(owner.partner, "Small"), paid_seats=1)
     seed.account(org_a, "one@contoso.test")
