@@ -16,10 +16,10 @@ from django.utils.translation import gettext_lazy as _
 from portico.access import policy
 from portico.access.policy import Action
 from portico.saas.models import (
+    RESULTS_BEST_TO_WORST,
     Account,
     AccountSection,
     AccountStatus,
-    BackupResult,
     CredentialStatus,
     EmailKind,
     PlanType,
@@ -174,8 +174,8 @@ def _search_accounts(queryset: QuerySet, text: str, actor) -> QuerySet:
 
 
 def account_status_worst() -> Subquery:
-    """An account's backup status: the worst last result of its sections (BackupResult's order)."""
-    order = {result: rank for rank, result in enumerate(BackupResult.values)}
+    """An account's backup status: the worst last result of its sections (RESULTS_BEST_TO_WORST)."""
+    order = {result: rank for rank, result in enumerate(RESULTS_BEST_TO_WORST)}
     rank = Case(*(When(last_result=result, then=Value(r)) for result, r in order.items()), default=Value(len(order)))
     worst = (
         AccountSection.objects.filter(account_id=OuterRef("pk"))

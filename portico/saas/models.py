@@ -200,12 +200,18 @@ class Section(models.TextChoices):
 
 
 class BackupResult(models.TextChoices):
-    """Ordered from best to worst: an account's backup status is its worst section's result."""
+    """A section's last result, in the order lists and menus show them."""
 
     SUCCESS = "success", _("Successful")
     WARNING = "warning", _("Completed with warnings")
     FAILED = "failed", _("Failed")
     NEVER = "never", _("Not backed up yet")
+
+
+# An account's backup status is the worst last result of its sections, from best to worst here: a
+# failure is what most needs a technician, then warnings, then a section still waiting for its
+# first backup (docs/decisions.md).
+RESULTS_BEST_TO_WORST = (BackupResult.SUCCESS, BackupResult.NEVER, BackupResult.WARNING, BackupResult.FAILED)
 
 
 class AccountSection(models.Model):
@@ -244,7 +250,7 @@ class AccountTotals(models.Model):
 
     account = models.OneToOneField(Account, on_delete=models.CASCADE, primary_key=True, related_name="totals")
     last_backup_at = models.DateTimeField(null=True)
-    # Blank while the account has no section with a result.
+    # Blank while the account has no section with a result; ranked by RESULTS_BEST_TO_WORST.
     worst_result = models.CharField(max_length=16, choices=BackupResult.choices, blank=True, default="")
     item_count = models.BigIntegerField(default=0)
     bytes = models.BigIntegerField(default=0)

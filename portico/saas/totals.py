@@ -16,7 +16,7 @@ them again in that migration (the totals' tests fail otherwise).
 from __future__ import annotations
 
 from portico.saas import tallies
-from portico.saas.models import BackupResult
+from portico.saas.models import RESULTS_BEST_TO_WORST
 
 TOTALS = "saas_accounttotals"
 COLUMNS = "last_backup_at, worst_result, item_count, bytes"
@@ -25,11 +25,10 @@ COUNTED = "account_id, last_backup_at, last_result, item_count, bytes"
 
 
 def _worst(section: str) -> str:
-    """The worst last result of the sections as its code, ranked as BackupResult orders them (a
-    result outside the order counts for nothing, as the export's grouped query had it); blank
-    without any."""
-    ranked = " ".join(f"WHEN '{result}' THEN {rank}" for rank, result in enumerate(BackupResult.values))
-    codes = " ".join(f"WHEN {rank} THEN '{result}'" for rank, result in enumerate(BackupResult.values))
+    """The worst last result of the sections as its code, ranked by RESULTS_BEST_TO_WORST (a result
+    outside the ranking counts for nothing, as the export's grouped query had it); blank without any."""
+    ranked = " ".join(f"WHEN '{result}' THEN {rank}" for rank, result in enumerate(RESULTS_BEST_TO_WORST))
+    codes = " ".join(f"WHEN {rank} THEN '{result}'" for rank, result in enumerate(RESULTS_BEST_TO_WORST))
     return f"CASE MAX(CASE {section}.last_result {ranked} END) {codes} ELSE '' END"
 
 
@@ -53,6 +52,12 @@ def fill_sql() -> str:
         f"SELECT account.id, {_sums('section')} FROM saas_account AS account "
         f"LEFT JOIN saas_accountsection AS section ON section.account_id = account.id GROUP BY account.id"
     )
+
+
+def add_up_again_sql(condition: str) -> str:
+    """The totals of the accounts whose totals fit `condition` (SQL over `totals`) added up again
+    from their sections: for a migration that changes how they are added up."""
+    return f"UPDATE {TOTALS} AS totals SET ({COLUMNS}) = ({_added_up('totals.account_id')}) WHERE {condition}"
 
 
 # PostgreSQL: statement triggers over the transition tables.

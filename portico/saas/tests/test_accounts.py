@@ -140,6 +140,17 @@ def test_acc1_organization_filter_is_a_name_search_past_the_menu(signed_in, owne
 # ACC-2: rows.
 
 
+def test_acc2_a_failure_ranks_worst_then_warnings_then_not_backed_up_yet(signed_in, owner, org_a, accounts):
+    # As docs/decisions.md ranks them; the export reads the same status from the account's totals.
+    seed.account(org_a, "new@contoso.test", sections=[("email", "never", 0, 0), ("calendar", "failed", 0, 0)])
+    seed.account(org_a, "slow@contoso.test", sections=[("email", "warning", 0, 0), ("calendar", "never", 0, 0)])
+    seed.account(org_a, "half@contoso.test", sections=[("email", "success", 0, 0), ("calendar", "never", 0, 0)])
+    rows = {account.address: account.backup_status for account in signed_in(owner).get(URL).context["page"]}
+    totals = dict(Account.objects.values_list("address", "totals__worst_result"))
+    for address, worst in (("new@contoso.test", "failed"), ("slow@contoso.test", "warning"), ("half@contoso.test", "never")):
+        assert rows[address] == totals[address] == worst, address
+
+
 def test_acc2_row_shows_icon_email_organization_id_and_worst_backup_status(signed_in, owner, accounts):
     response = signed_in(owner).get(URL)
     rows = {account.address: account for account in response.context["page"]}

@@ -22,9 +22,10 @@ from hypothesis import strategies as st
 
 from portico import seed
 from portico.saas import totals
-from portico.saas.models import Account, AccountSection, AccountTotals, BackupResult, Section
+from portico.saas.models import Account, AccountSection, AccountTotals, Section
 
-RESULTS = list(BackupResult.values)
+# The backup results from best to worst, as docs/decisions.md ranks them: a failure is worst.
+RESULTS = ["success", "never", "warning", "failed"]
 SECTIONS = list(Section.values)
 MOMENTS = [None, datetime(2026, 11, 28, 23, 0, tzinfo=UTC), datetime(2026, 11, 29, 6, 0, 0, 500, tzinfo=UTC)]
 
@@ -152,6 +153,35 @@ def test_csv1_the_migration_adds_up_existing_sections_as_the_triggers_do():
     with connection.cursor() as cursor:
         cursor.execute(totals.fill_sql())
     assert list(AccountTotals.objects.order_by("pk").values_list()) == kept
+    assert_totals_add_up_the_sections()
+
+
+@pytest.mark.django_db
+def test_acc2_a_failure_ranks_worst_then_warnings_then_not_backed_up_yet():
+    org = seed.organization(seed.partner("Totals MSP"), "North")
+    cases = {
+        "failed": [("email", "never", 0, 0), ("drive", "failed", 0, 0)],
+        "warning": [("email", "warning", 0, 0), ("calendar", "never", 0, 0)],
+        "never": [("email", "success", 0, 0), ("drive", "never", 0, 0)],
+        "success": [("email", "success", 0, 0)],
+    }
+    accounts = {worst: seed.account(org, f"{worst}@totals.test", sections=sections) for worst, sections in cases.items()}
+    assert {worst: AccountTotals.objects.get(account=account).worst_result for worst, account in accounts.items()} == {
+        worst: worst for worst in cases
+    }
+
+
+@pytest.mark.django_db
+def test_acc2_the_migration_that_ranks_failures_worst_adds_up_what_said_never_again():
+    org = seed.organization(seed.partner("Totals MSP"), "North")
+    failed = seed.account(org, "f@totals.test", sections=[("email", "never", 1, 5), ("drive", "failed", 2, 7)])
+    waiting = seed.account(org, "w@totals.test", sections=[("email", "never", 1, 5)])
+    # What the ranking before (not backed up yet worst) had kept for the first account.
+    AccountTotals.objects.filter(account=failed).update(worst_result="never")
+    with connection.cursor() as cursor:
+        cursor.execute(totals.add_up_again_sql("totals.worst_result = 'never'"))
+    assert AccountTotals.objects.get(account=failed).worst_result == "failed"
+    assert AccountTotals.objects.get(account=waiting).worst_result == "never"
     assert_totals_add_up_the_sections()
 
 
