@@ -142,7 +142,7 @@ def _read_scope(actor: Membership) -> list[int | None]:
     )
 
 
-def _in_scope(actor: Membership, field: str) -> Q:
+def _in_scope(actor: Membership, field: str, *, joined: bool = False) -> Q:
     """GRP-3 as a condition PostgreSQL can plan: the scope is read first, in one small query (once
     a request inside `read_once`).
 
@@ -150,6 +150,10 @@ def _in_scope(actor: Membership, field: str) -> Q:
     a subquery. Written as one SQL condition (no group, or an empty scope, OR in the scope) it
     could not be estimated: an Admin scoped to one organization of 10,000 walked every account of
     the partner looking for that customer's (0.7 s at 1,000,000 accounts).
+
+    `joined` is for rows read in full or in an order of another table (the organizations page's
+    names, the dashboard's sums): there the larger scope is a plain IN (subquery), which PostgreSQL
+    hashes once as a join and estimates right.
     """
     from portico.tenancy.models import Group
 
@@ -160,13 +164,19 @@ def _in_scope(actor: Membership, field: str) -> Q:
         return Q()
     if len(rows) <= SCOPE_BY_ID:
         return Q(**{f"{field}__in": sorted(set(rows))})
-    # A larger scope stays the condition it always was in SQL: "no group, an unlimited group, or in
-    # the scope". Read as a filter on the list's own index walk, it lets deep keyset pages stop
-    # early; a plain IN (subquery) became a join, 29 ms instead of 2 at a board cursor 90 % down.
-    managed = Group.objects.filter(managers=actor.pk, partner_id=actor.partner_id)
     scope = Group.organizations.through.objects.filter(
         group__managers=actor.pk, group__partner_id=actor.partner_id
     ).values("organization_id")
+    if joined:
+        # Limited groups were read above, as the ids of a small scope are: the scope alone says it.
+        # The Admin's organizations page (5,000 of 10,000) 33-38 → 15-16 ms, and a third of the
+        # Python that builds and compiles the condition.
+        return Q(**{f"{field}__in": scope})
+    # Elsewhere a larger scope stays the condition it always was in SQL: "no group, an unlimited
+    # group, or in the scope". Read as a filter on the list's own index walk, it lets deep keyset
+    # pages stop early; a plain IN (subquery) became a join, 29 ms instead of 2 at a board cursor
+    # 90 % down.
+    managed = Group.objects.filter(managers=actor.pk, partner_id=actor.partner_id)
     return Q(~Exists(managed)) | Q(Exists(_unlimited(managed))) | Q(**{f"{field}__in": scope})
 
 
@@ -401,7 +411,7 @@ def _subscription_rule(actor: Membership, action: str) -> Q:
         return Q(organization_id=actor.organization_id, partner_id=actor.partner_id) if action == Action.VIEW else NOTHING
     if not _is_staff(actor):
         return NOTHING
-    reach = Q(partner_id=actor.partner_id) & _in_scope(actor, "organization_id")
+    reach = Q(partner_id=actor.partner_id) & _in_scope(actor, "organization_id", joined=True)
     if action == Action.VIEW:
         return reach
     if action == SubscriptionAction.VIEW_DETAILS:
@@ -467,7 +477,7 @@ def _account_tally_rule(actor: Membership, action: str) -> Q:
     # DASH-1's tallies count the accounts of an organization: read by staff who see its accounts.
     if not _is_staff(actor) or action != Action.VIEW:
         return NOTHING
-    return Q(partner_id=actor.partner_id) & _in_scope(actor, "organization_id")
+    return Q(partner_id=actor.partner_id) & _in_scope(actor, "organization_id", joined=True)
 
 
 def _plan_rule(actor: Membership, action: str) -> Q:
